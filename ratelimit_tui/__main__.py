@@ -1,0 +1,3 @@
+from ratelimit_tui.cli import main
+
+raise SystemExit(main())

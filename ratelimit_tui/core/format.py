@@ -1,0 +1,46 @@
+"""Short human text for counts, durations and windows, shared by the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import math
+
+_UNITS = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "day", 30 * 86400.0: "month"}
+
+
+def compact_duration(seconds: float) -> str:
+    """'41s', '5m', '2h30m', '1d2h', '0.4s': short enough for a gauge."""
+    if seconds < 10 and round(seconds) != seconds:
+        return f"{seconds:.1f}s" if seconds >= 0.1 else f"{seconds * 1000:.0f}ms"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n]
+    return "".join(shown[:2]) or "0s"
+
+
+def window_unit(seconds: float | None, inferred: bool = False) -> str:
+    """The per-what of a gauge label ('min', 'day', '5m'). Inferred windows snap to the nearest
+    standard one: the arithmetic that infers them is only as good as the reset's precision."""
+    if seconds is None:
+        return "?"
+    if inferred:
+        seconds = min(_UNITS, key=lambda w: abs(w - seconds) / w)
+    return _UNITS.get(seconds) or compact_duration(seconds)
+
+
+def count(n: float | None) -> str:
+    """'9,999', '1.999M', '149.9M', '10B'; 'n/a' for unknown. Large values keep four significant
+    digits, truncated, so a remaining count never reads as more than it is."""
+    if n is None:
+        return "n/a"
+    n = int(n)
+    if abs(n) < 1_000_000:
+        return f"{n:,}"
+    size, suffix = next((s, x) for s, x in ((10**12, "T"), (10**9, "B"), (10**6, "M"))
+                        if abs(n) >= s)
+    value = n / size
+    decimals = max(0, 4 - len(str(int(abs(value)))))
+    value = math.floor(value * 10**decimals) / 10**decimals
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + suffix

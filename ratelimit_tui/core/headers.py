@@ -1,0 +1,376 @@
+"""Any provider's response headers -> one RateLimitSnapshot. Pure functions, no I/O, never raises.
+
+Header families are found by pattern, not by a fixed list, so a new suffix (`-project-tokens`,
+`-input-images`, `_usage_based`) becomes a new bucket. The dialects and their quirks are described
+in the project's rate-limit header reference.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ratelimit_tui.core.model import (
+    DAY,
+    HOUR,
+    MINUTE,
+    MONTH,
+    Bucket,
+    RateLimitSnapshot,
+    Refill,
+    WindowSource,
+)
+from ratelimit_tui.core.values import (
+    EPOCH_MS_MIN,
+    EPOCH_S_MIN,
+    Reset,
+    parse_bool,
+    parse_count,
+    parse_number,
+    parse_reset,
+    parse_retry_after,
+)
+
+HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
+Key = tuple[str, str | None, float | None]  # metric, scope, window named by the header
+
+_UNIT_S = {"second": 1.0, "minute": MINUTE, "hour": HOUR, "day": DAY, "month": MONTH}
+_WINDOW_SUFFIX = re.compile(r"-(?:(\d+)-)?(second|minute|hour|day|month)$")
+_METRIC = re.compile(r"[a-z][a-z0-9_]*")
+_OPENAI = re.compile(r"x-ratelimit-(limit|remaining|reset|renewalperiod)-(.+)")
+_ANTHROPIC = re.compile(r"anthropic-(ratelimit|priority)-(.+)-(limit|remaining|reset)")
+_MISTRAL_2024 = re.compile(r"(x-)?ratelimitbysize-(limit|remaining|reset)(?:-(minute|month))?")
+_UPSTREAM_PREFIX = "llm_provider-"  # LiteLLM re-emits every upstream header with this prefix
+_METRIC_ALIASES = {"req": "requests", "request": "requests", "token": "tokens"}
+
+
+@dataclass(slots=True)
+class _Fields:
+    """Raw values of one bucket gathered from several headers."""
+
+    limit: str | None = None
+    remaining: str | None = None
+    reset: str | None = None
+    window_s: float | None = None
+    window_source: str | None = None
+
+
+def header_items(headers: HeaderInput) -> dict[str, str]:
+    """Lower-cased names; repeated fields joined with ', ' as HTTP allows for lists."""
+    if hasattr(headers, "multi_items"):  # httpx(2).Headers keep repeated fields apart
+        pairs: Iterable[Any] = headers.multi_items()
+    elif isinstance(headers, Mapping):
+        pairs = headers.items()
+    else:
+        pairs = headers
+    out: dict[str, str] = {}
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(name, str) or not isinstance(value, str):
+            continue
+        lowered = name.strip().lower()
+        out[lowered] = f"{out[lowered]}, {value}" if lowered in out else value
+    return out
+
+
+def parse_rate_limit_headers(
+    headers: HeaderInput, received_at: float | None = None, status: int | None = None
+) -> RateLimitSnapshot:
+    """One snapshot with a bucket per limit the headers describe.
+
+    `received_at` (epoch seconds) is when the headers arrived: relative resets count from it, and
+    absolute resets are turned into seconds-from-receipt against it (clamped at 0).
+    """
+    if received_at is None:
+        received_at = time.time()
+    items = header_items(headers)
+    upstream = {k[len(_UPSTREAM_PREFIX):]: v for k, v in items.items()
+                if k.startswith(_UPSTREAM_PREFIX)}
+    own = {k: v for k, v in items.items() if not k.startswith(_UPSTREAM_PREFIX)}
+    buckets, dialect = _buckets(own, received_at)
+    if upstream:
+        seen = {b.id for b in buckets}
+        extra, _ = _buckets(upstream, received_at)
+        buckets += [b for b in extra if b.id not in seen]
+        dialect = "litellm"
+    return RateLimitSnapshot(
+        received_at=received_at,
+        status=status,
+        buckets=tuple(buckets),
+        retry_after_s=_retry_after(own, received_at),
+        should_retry=parse_bool(own.get("x-should-retry")),
+        dialect=dialect,
+        extras=_extras(own),
+    )
+
+
+def _retry_after(items: dict[str, str], received_at: float) -> float | None:
+    """retry-after-ms beats retry-after (it is the more precise of the two)."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        ms = parse_number(items.get(name))
+        if ms is not None and ms >= 0:
+            return ms / 1000.0
+    return parse_retry_after(items.get("retry-after"), received_at)
+
+
+def _extras(items: dict[str, str]) -> dict[str, Any]:
+    """Facts that are not buckets but explain one (GitHub Models, Azure, Mistral)."""
+    extras: dict[str, Any] = {}
+    if "x-ratelimit-type" in items:
+        extras["limit_type"] = items["x-ratelimit-type"].strip()
+    remaining_s = parse_number(items.get("x-ratelimit-timeremaining"))
+    if remaining_s is not None:
+        extras["time_remaining_s"] = remaining_s
+    penalty = parse_bool(items.get("x-ratelimit-abusepenalty-active"))
+    if penalty is not None:
+        extras["abuse_penalty_active"] = penalty
+    for name in ("x-ratelimit-tokens-query-cost", "ratelimitbysize-query-cost"):
+        cost = parse_count(items.get(name))
+        if cost is not None:
+            extras["query_cost_tokens"] = cost
+    return extras
+
+
+def _split_rest(rest: str) -> Key | None:
+    """'project-tokens' -> (tokens, project, None); 'req-10-second' -> (requests, None, 10)."""
+    name_window = None
+    match = _WINDOW_SUFFIX.search(rest)
+    if match:
+        name_window = float(match.group(1) or 1) * _UNIT_S[match.group(2)]
+        rest = rest[: match.start()]
+    scope = None
+    if rest.startswith("project-"):
+        scope, rest = "project", rest[len("project-"):]
+    metric = rest.replace("-", "_")
+    metric = _METRIC_ALIASES.get(metric, metric)
+    if not _METRIC.fullmatch(metric):
+        return None
+    return metric, scope, name_window
+
+
+def _collect(items: dict[str, str]) -> tuple[dict[Key, _Fields], set[str]]:
+    """Gather each bucket's raw values; also name the header families seen."""
+    fields: dict[Key, _Fields] = {}
+    families: set[str] = set()
+
+    def put(key: Key, what: str, value: str) -> None:
+        entry = fields.setdefault(key, _Fields())
+        if what == "renewalperiod":
+            seconds = parse_number(value)
+            if seconds is not None and seconds > 0:
+                entry.window_s, entry.window_source = seconds, WindowSource.HEADER
+        else:
+            setattr(entry, what, value)
+
+    for name, value in items.items():
+        if match := _OPENAI.fullmatch(name):
+            key = _split_rest(match.group(2))
+            if key is None:
+                continue
+            families.add("renewal" if match.group(1) == "renewalperiod" else
+                         "named-window" if key[2] is not None else "openai")
+            put(key, match.group(1), value)
+        elif name in ("x-ratelimit-requests", "x-ratelimit-tokens"):
+            families.add("anthropic-compat")  # limits without the '-limit-' infix
+            put((name.rsplit("-", 1)[1], None, None), "limit", value)
+        elif name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+            families.add("bare")
+            put(("requests", None, None), name.rsplit("-", 1)[1], value)
+        elif name in ("x-tokenlimit-limit", "x-tokenlimit-remaining"):
+            families.add("together")
+            put(("tokens", None, None), name.rsplit("-", 1)[1], value)
+        elif (match := _ANTHROPIC.fullmatch(name)) and "unified" not in name:
+            families.add("anthropic")
+            scope = "priority" if match.group(1) == "priority" else None
+            metric = match.group(2).replace("-", "_")
+            if _METRIC.fullmatch(metric):
+                put((metric, scope, None), match.group(3), value)
+        elif match := _MISTRAL_2024.fullmatch(name):
+            families.add("mistral")
+            unit = match.group(3)
+            put(("tokens", None, _UNIT_S[unit] if unit else None), match.group(2), value)
+    return fields, families
+
+
+def _dialect(items: dict[str, str], families: set[str], fields: dict[Key, _Fields]) -> str | None:
+    if "anthropic" in families:
+        return "anthropic"
+    if "renewal" in families:
+        return "azure"
+    if "x-groq-region" in items:
+        return "groq"
+    if "anthropic-compat" in families:
+        return "anthropic-compat"
+    if "mistral" in families or any(k[0] == "requests" and k[2] == 10.0 for k in fields):
+        return "mistral"
+    if "named-window" in families:
+        return "mistral" if any(k[2] == MONTH for k in fields) else "cerebras"
+    if "together" in families or ("bare" in families and "x-ratelimit" in items):
+        return "together"
+    if "bare" in families:
+        reset = parse_number(items.get("x-ratelimit-reset"))
+        if reset is not None and reset >= EPOCH_MS_MIN:
+            return "openrouter"
+        if reset is not None and reset >= EPOCH_S_MIN:
+            return "github-style"
+        if ("requests", None, None) in fields and ("tokens", None, None) in fields:
+            return "together"
+        return "generic"
+    if "openai" in families:
+        return "openai"
+    if "ratelimit" in items or "ratelimit-policy" in items or "ratelimit-limit" in items:
+        return "ietf"
+    return None
+
+
+def _provider_window(dialect: str | None, key: Key) -> float | None:
+    """Windows the provider documents for header names that do not carry one."""
+    metric = key[0]
+    if dialect == "groq":  # 'requests' is always per day, 'tokens' per minute (Groq's docs)
+        return {"requests": DAY, "tokens": MINUTE}.get(metric)
+    if dialect == "together" and metric in ("requests", "tokens"):
+        return 1.0  # Together enforces its limits per second
+    if dialect == "anthropic":
+        return MINUTE  # every anthropic-ratelimit-* limit is per minute
+    return None
+
+
+def _buckets(items: dict[str, str], received_at: float) -> tuple[list[Bucket], str | None]:
+    fields, families = _collect(items)
+    dialect = _dialect(items, families, fields)
+    buckets = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
+    buckets += _ietf_buckets(items, received_at)
+    buckets.sort(key=_display_order)
+    return buckets, dialect
+
+
+def _display_order(bucket: Bucket) -> tuple[int, int, float]:
+    metric_rank = {"requests": 0, "tokens": 1}.get(bucket.metric, 2)
+    return (bucket.scope is not None, metric_rank, bucket.name_window_s or 0.0)
+
+
+def _bucket(key: Key, raw: _Fields, received_at: float, dialect: str | None) -> Bucket:
+    metric, scope, name_window = key
+    limit = parse_count(raw.limit)
+    remaining = parse_count(raw.remaining)
+    if limit == 0:  # a zero limit is a placeholder (the 0/0/0 trio), never an exhausted bucket
+        limit = remaining = None
+    reset = parse_reset(raw.reset, received_at)
+    if limit is None and remaining is None:
+        reset = None  # a reset of an unknown bucket says nothing
+    kind = reset.kind if reset else None
+    window_s, window_source = raw.window_s, raw.window_source
+    if name_window is not None:
+        window_s, window_source = name_window, WindowSource.HEADER
+    elif window_s is None and (provider := _provider_window(dialect, key)) is not None:
+        window_s, window_source = provider, WindowSource.PROVIDER
+    if window_s is None and kind == Reset.DURATION:
+        window_s = infer_window(limit, remaining, reset.in_s)
+        window_source = WindowSource.INFERRED if window_s is not None else None
+    continuous = kind == Reset.DURATION or dialect == "anthropic"
+    refill = None if reset is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
+    return Bucket(metric, scope, window_s, window_source, limit, remaining,
+                  reset.at if reset else None, reset.in_s if reset else None, refill, name_window)
+
+
+def infer_window(limit: int | None, remaining: int | None, reset_in: float | None) -> float | None:
+    """A token bucket refills `limit` per window, so the time to full tells the window:
+    reset x limit / (limit - remaining). Unknowable when the bucket is full."""
+    if limit is None or remaining is None or reset_in is None:
+        return None
+    used = limit - remaining
+    if used <= 0 or reset_in <= 0:
+        return None
+    window = reset_in * limit / used
+    # Outside a second..a month it is noise (a reset rounded to 0s, an illustrative doc value).
+    return window if 1.0 <= window <= 40 * 86400 else None
+
+
+# --- IETF draft RateLimit / RateLimit-Policy (and the older RateLimit-Limit form) -------------
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts, current, quoted = [], [], False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _sf_items(text: str) -> list[tuple[list[str], dict[str, str]]]:
+    """Structured-field list items, leniently: (bare tokens, parameters) per item. Lenient
+    because real servers (Hugging Face) send strings where RFC 9651 wants a parameter key."""
+    items = []
+    for item in _split_outside_quotes(text, ","):
+        bare, params = [], {}
+        for part in _split_outside_quotes(item, ";"):
+            key, eq, value = part.partition("=")
+            if eq and not key.strip().startswith('"'):
+                params[key.strip().lower()] = value.strip().strip('"')
+            else:
+                bare.append(part.strip('"'))
+        items.append((bare, params))
+    return items
+
+
+_IETF_UNITS = {"requests": "requests", "content-bytes": "content_bytes",
+               "concurrent-requests": "concurrency"}
+
+
+def _ietf_buckets(items: dict[str, str], received_at: float) -> list[Bucket]:
+    policies: dict[str | None, dict[str, str]] = {}
+    for bare, params in _sf_items(items.get("ratelimit-policy", "")):
+        if bare and parse_number(bare[0]) is not None:  # draft-06: '100;w=10'
+            params = {"q": bare[0], **params}
+            bare = bare[1:]
+        policies[bare[-1] if bare else None] = params
+    current: dict[str | None, dict[str, str]] = {}
+    for bare, params in _sf_items(items.get("ratelimit", "")):
+        if not bare and params.keys() & {"limit", "remaining", "reset"}:  # draft-07 dictionary
+            entry = current.setdefault(None, {})
+            entry.update({{"limit": "q", "remaining": "r", "reset": "t"}[k]: v
+                          for k, v in params.items() if k in ("limit", "remaining", "reset")})
+        else:
+            current[bare[-1] if bare else None] = params
+    old = {k: items[f"ratelimit-{v}"] for k, v in (("q", "limit"), ("r", "remaining"),
+                                                    ("t", "reset")) if f"ratelimit-{v}" in items}
+    if old:
+        current.setdefault(None, {}).update(old)
+    if None in current and None not in policies and len(policies) == 1:
+        policies[None] = policies.pop(next(iter(policies)))  # the one policy the values describe
+    buckets = []
+    for name in list(policies) + [n for n in current if n not in policies]:
+        policy, state = policies.get(name, {}), current.get(name, {})
+        limit = parse_count(state.get("q", policy.get("q")))
+        remaining = parse_count(state.get("r"))
+        if limit == 0:
+            limit = remaining = None
+        if limit is None and remaining is None:
+            continue
+        delta = parse_number(state.get("t"))
+        reset_in = delta if delta is not None and delta >= 0 else None
+        window = parse_number(policy.get("w"))
+        window = window if window is not None and window > 0 else None
+        buckets.append(Bucket(
+            metric=_IETF_UNITS.get(policy.get("qu", "requests"), "requests"),
+            scope=name,
+            window_s=window,
+            window_source=WindowSource.HEADER if window is not None else None,
+            limit=limit,
+            remaining=remaining,
+            reset_at=None if reset_in is None else received_at + reset_in,
+            reset_in_s=reset_in,
+            refill=None if reset_in is None else Refill.WINDOW,
+        ))
+    return buckets

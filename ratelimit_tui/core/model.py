@@ -1,0 +1,114 @@
+"""What one response says about its rate limits: buckets and a snapshot of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ratelimit_tui.core.format import compact_duration
+from ratelimit_tui.core.values import iso_utc
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+MONTH = 30 * DAY
+
+REQUEST_METRICS = frozenset({"requests"})
+TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens", "tokens_usage_based"})
+_WINDOW_NAMES = {1.0: "second", 10.0: "10s", MINUTE: "minute", HOUR: "hour", DAY: "day",
+                 MONTH: "month"}
+
+
+def window_name(seconds: float) -> str:
+    """'minute', 'day', '10s', '5m'...: a window as header names and bucket ids spell it."""
+    if seconds in _WINDOW_NAMES:
+        return _WINDOW_NAMES[seconds]
+    return compact_duration(seconds)
+
+
+class Refill:
+    """How a bucket fills up again, which decides how it can be projected forward."""
+
+    CONTINUOUS = "continuous"  # token bucket: full at reset_at, linearly (OpenAI, Anthropic)
+    WINDOW = "window"  # fixed window: unchanged until reset_at, then full
+
+
+class WindowSource:
+    HEADER = "header"  # named by the header (suffix, renewalperiod, w=)
+    PROVIDER = "provider"  # documented by the provider for this header family (Groq, Together)
+    INFERRED = "inferred"  # reset x limit / (limit - remaining)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One limit as one response reported it. None means unknown, never zero."""
+
+    metric: str  # requests, tokens, input_tokens, output_tokens, input_images, ...
+    scope: str | None  # project, priority, an IETF policy name, or None
+    window_s: float | None
+    window_source: str | None
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None  # epoch seconds
+    reset_in_s: float | None  # seconds from receipt, never negative
+    refill: str | None
+    name_window_s: float | None = None  # the window the header name carries (part of the id)
+
+    @property
+    def id(self) -> str:
+        """Stable identity across responses: 'requests', 'project_tokens', 'requests_day'."""
+        parts = [self.scope, self.metric] if self.scope else [self.metric]
+        if self.name_window_s is not None:
+            parts.append(window_name(self.name_window_s))
+        return "_".join(parts)
+
+    @property
+    def known(self) -> bool:
+        return self.limit is not None or self.remaining is not None
+
+    @property
+    def fraction(self) -> float | None:
+        """remaining / limit clamped to [0, 1] (some providers report remaining > limit)."""
+        if self.limit is None or self.remaining is None or self.limit <= 0:
+            return None
+        return max(0.0, min(1.0, self.remaining / self.limit))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "scope": self.scope,
+            "window_s": self.window_s,
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset_in_s": self.reset_in_s,
+            "reset_at": iso_utc(self.reset_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSnapshot:
+    """Everything one HTTP response said about rate limits."""
+
+    received_at: float  # epoch seconds
+    status: int | None = None
+    buckets: tuple[Bucket, ...] = ()
+    retry_after_s: float | None = None
+    should_retry: bool | None = None
+    dialect: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def throttled(self) -> bool:
+        """The response refused the call for capacity (a retry-after on a 200 is only a hint)."""
+        return self.status in (429, 503, 529)
+
+    def bucket(self, bucket_id: str) -> Bucket | None:
+        return next((b for b in self.buckets if b.id == bucket_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "received_at": iso_utc(self.received_at),
+            "retry_after_s": self.retry_after_s,
+            "buckets": [b.to_json() for b in self.buckets],
+        }

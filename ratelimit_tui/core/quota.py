@@ -1,0 +1,167 @@
+"""QuotaState: the running picture of every limit, merged from successive snapshots.
+
+Between responses the picture is projected: a token bucket (OpenAI, Anthropic) refills linearly
+until its reset instant; a fixed window stays put until its reset, then is full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ratelimit_tui.core.model import (
+    REQUEST_METRICS,
+    TOKEN_METRICS,
+    Bucket,
+    RateLimitSnapshot,
+    Refill,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    """A bucket as last observed, and what it should look like at a later instant."""
+
+    bucket: Bucket
+    observed_at: float  # epoch seconds of the response that carried it
+    stale: bool = False  # the latest response did not confirm it
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.observed_at)
+
+    def reset_in(self, now: float) -> float | None:
+        """Seconds until the bucket is full again (never negative)."""
+        at = self.bucket.reset_at
+        return None if at is None else max(0.0, at - now)
+
+    def projected_remaining(self, now: float) -> float | None:
+        """Remaining quota at `now` if nobody used any since the observation."""
+        b = self.bucket
+        if b.remaining is None or b.limit is None or b.remaining >= b.limit:
+            return None if b.remaining is None else float(b.remaining)
+        elapsed = self.age(now)
+        if b.refill == Refill.CONTINUOUS and b.reset_in_s is not None:
+            if elapsed >= b.reset_in_s:
+                return float(b.limit)
+            return b.remaining + (b.limit - b.remaining) * elapsed / b.reset_in_s
+        if b.refill == Refill.WINDOW and b.reset_in_s is not None and elapsed >= b.reset_in_s:
+            return float(b.limit)
+        return float(b.remaining)
+
+    def projected_fraction(self, now: float) -> float | None:
+        projected = self.projected_remaining(now)
+        limit = self.bucket.limit
+        if projected is None or not limit:
+            return None
+        return max(0.0, min(1.0, projected / limit))
+
+    def wait_for(self, need: float, now: float) -> float | None:
+        """Seconds until `need` units are available (0 if now); None if it never will be or
+        the refill is unknown."""
+        b = self.bucket
+        if b.remaining is None or b.limit is None:
+            return 0.0  # unknown: nothing to wait for that we know of
+        if need > b.limit:
+            return None
+        projected = self.projected_remaining(now)
+        if projected is not None and projected >= need:
+            return 0.0
+        if b.reset_in_s is None:
+            return None
+        if b.refill == Refill.CONTINUOUS and b.reset_in_s > 0:
+            refill_rate = (b.limit - b.remaining) / b.reset_in_s  # units per second
+            return max(0.0, (need - b.remaining) / refill_rate - self.age(now))
+        return self.reset_in(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """Whether a request fits the known limits now, else how long until it does."""
+
+    ok: bool
+    wait_s: float | None  # None when it never fits or the wait is unknown
+    blocking: str | None  # id of the bucket that holds it back
+
+
+class QuotaState:
+    """Last known value of every bucket, merged from the snapshots of successive responses."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, BucketState] = {}
+        self.last: RateLimitSnapshot | None = None
+
+    def update(self, snapshot: RateLimitSnapshot) -> None:
+        """Merge one response. Older responses than the last never overwrite newer values (a
+        burst of concurrent calls returns out of order); unknown values never overwrite known."""
+        if self.last is not None and snapshot.received_at < self.last.received_at:
+            for bucket in snapshot.buckets:
+                if bucket.id not in self._states and bucket.known:
+                    self._states[bucket.id] = BucketState(bucket, snapshot.received_at, True)
+            return
+        self.last = snapshot
+        carried = {b.id for b in snapshot.buckets if b.known}
+        for bucket_id, state in self._states.items():
+            if bucket_id not in carried:
+                self._states[bucket_id] = replace(state, stale=True)
+        for bucket in snapshot.buckets:
+            previous = self._states.get(bucket.id)
+            if not bucket.known:
+                if previous is None:
+                    self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
+                continue
+            if bucket.window_s is None and previous and previous.bucket.window_s is not None:
+                # A full bucket does not show its window; the last inference still holds.
+                bucket = replace(bucket, window_s=previous.bucket.window_s,
+                                 window_source=previous.bucket.window_source)
+            self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
+
+    def buckets(self) -> list[BucketState]:
+        """All buckets: requests first, then tokens, then the rest, as they first appeared."""
+        order = {"requests": 0, "tokens": 1}
+        return sorted(self._states.values(),
+                      key=lambda s: (s.bucket.scope is not None, order.get(s.bucket.metric, 2)))
+
+    def get(self, bucket_id: str) -> BucketState | None:
+        return self._states.get(bucket_id)
+
+    def binding(self, now: float) -> BucketState | None:
+        """The bucket that runs out first: the lowest projected share left (ties: the one that
+        takes longest to refill)."""
+        known = [(f, s) for s in self._states.values()
+                 if (f := s.projected_fraction(now)) is not None]
+        if not known:
+            return None
+        return min(known, key=lambda fs: (fs[0], -(fs[1].reset_in(now) or 0.0)))[1]
+
+    def retry_wait(self, now: float) -> float | None:
+        """After a throttled response: its retry-after, else the reset of the exhausted buckets
+        (Anthropic's 2024 429s had no retry-after). None when not throttled or unknown."""
+        last = self.last
+        if last is None or not last.throttled:
+            return None
+        if last.retry_after_s is not None:
+            return max(0.0, last.received_at + last.retry_after_s - now)
+        exhausted = [s.reset_in(now) for s in self._states.values()
+                     if s.bucket.remaining == 0 and s.bucket.reset_at is not None]
+        return max(exhausted) if exhausted else None
+
+    def fits(self, tokens: int, now: float) -> Fit:
+        """Would one request charging `tokens` tokens (prompt + max_tokens) go through now?"""
+        retry = self.retry_wait(now)
+        if retry:
+            return Fit(False, retry, "retry-after")
+        worst: tuple[float | None, str] | None = None
+        for state in self._states.values():
+            metric = state.bucket.metric
+            need = 1 if metric in REQUEST_METRICS else tokens if metric in TOKEN_METRICS else 0
+            if not need:
+                continue
+            wait = state.wait_for(need, now)
+            if wait == 0.0:
+                continue
+            if wait is None or worst is None or (worst[0] is not None and wait > worst[0]):
+                worst = (wait, state.bucket.id)
+                if wait is None:
+                    break
+        if worst is None:
+            return Fit(True, 0.0, None)
+        return Fit(False, worst[0], worst[1])

@@ -1,0 +1,146 @@
+"""The value grammar of rate-limit headers: counts, durations, instants.
+
+Pure functions that never raise: anything they cannot read is None ("unknown"), never zero.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
+
+# Go's time.Duration text: one or more number+unit runs. "ms" must be tried before "m".
+_GO_RUN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|h|m|s)")
+_GO_FULL = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|h|m|s))+")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+           "h": 3600.0}
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+# Above these magnitudes a bare number is an instant, not a delay (the largest delay seen is about
+# 86 800 s; epoch seconds passed 1e9 in 2001, epoch milliseconds are above 1e12).
+EPOCH_S_MIN = 1e9
+EPOCH_MS_MIN = 1e12
+_LAST_INSTANT = 253402300799.0  # 9999-12-31T23:59:59Z: beyond it no datetime can show it
+
+
+def parse_number(value: str | None) -> float | None:
+    """A finite number, or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def parse_count(value: str | None) -> int | None:
+    """A limit or remaining count. Negative values (Azure's -1 sentinel) are unknown."""
+    number = parse_number(value)
+    if number is None or number < 0:
+        return None
+    return int(number)
+
+
+def parse_go_duration(value: str | None) -> float | None:
+    """Seconds in a Go duration such as '6m0s', '172.799999ms', '24h6m34s'; None if not one."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _GO_FULL.fullmatch(text):
+        return None
+    return sum(float(number) * _UNIT_S[unit] for number, unit in _GO_RUN.findall(text))
+
+
+def parse_instant(value: str | None) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp or an HTTP-date; None if it is neither."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or text[0] not in "0123456789MTWFS":  # cheap reject before two parsers
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    except OverflowError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class Reset:
+    """How a reset value was written; it decides what the value means."""
+
+    DURATION = "duration"  # Go duration: time until the bucket is full again (token bucket)
+    DELTA = "delta"  # plain seconds from receipt
+    EPOCH = "epoch"  # an absolute instant (epoch s/ms, RFC 3339, HTTP-date)
+
+
+class ResetValue(NamedTuple):
+    at: float  # epoch seconds
+    in_s: float  # seconds from receipt, never negative (exact for relative forms)
+    kind: str  # a Reset kind
+
+
+def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
+    """A reset value in any of the forms providers use, or None."""
+    if value is None:
+        return None
+    number = parse_number(value)
+    if number is not None:
+        if number < 0:
+            return None
+        if number >= EPOCH_S_MIN:
+            instant = number / 1000.0 if number >= EPOCH_MS_MIN else number
+            return _absolute(instant, received_at) if instant <= _LAST_INSTANT else None
+        return ResetValue(received_at + number, number, Reset.DELTA)
+    seconds = parse_go_duration(value)
+    if seconds is not None:
+        return ResetValue(received_at + seconds, seconds, Reset.DURATION)
+    instant = parse_instant(value)
+    return None if instant is None else _absolute(instant, received_at)
+
+
+def _absolute(instant: float, received_at: float) -> ResetValue:
+    # Anthropic's resets are routinely a few seconds before the response's own Date: clamp.
+    return ResetValue(instant, max(0.0, instant - received_at), Reset.EPOCH)
+
+
+def parse_retry_after(value: str | None, received_at: float) -> float | None:
+    """Seconds to wait from a Retry-After value (delta seconds or HTTP-date), never negative."""
+    number = parse_number(value)
+    if number is not None:
+        return number if number >= 0 else None
+    instant = parse_instant(value)
+    if instant is None:
+        return None
+    return max(0.0, instant - received_at)
+
+
+def parse_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    return None
+
+
+def iso_utc(epoch_s: float | None) -> str | None:
+    """ISO-8601 UTC text of an instant, to the millisecond."""
+    if epoch_s is None:
+        return None
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
