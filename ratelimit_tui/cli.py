@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ratelimit_tui import __version__
+from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +28,46 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--at", metavar="TIME",
                          help="when the response arrived, if it has no Date header "
                          "(epoch seconds, RFC 3339 or HTTP-date; default: now)")
+
+    sim = commands.add_parser(
+        "sim", help="serve the OpenAI-compatible simulator until Ctrl-C",
+        description="Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) whose "
+        "rate limiter behaves like OpenAI's: continuously refilling token buckets per API key, "
+        "charged on arrival. It is a simulator: it accepts any bearer key and never logs one.")
+    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    sim.add_argument("--port", type=int, default=8787, help="port, 0 for any free one")
+    sim.add_argument("--rpm", type=_positive_int, default=60, help="requests per minute")
+    sim.add_argument("--tpm", type=_positive_int, default=40_000, help="tokens per minute")
+    sim.add_argument("--rpd", type=_positive_int, default=None, help="requests per day")
+    sim.add_argument("--latency-ms", type=float, default=50.0,
+                     help="delay before the response headers")
+    sim.add_argument("--tokens-per-s", type=float, default=40.0,
+                     help="streaming pace (0: as fast as possible)")
+    sim.add_argument("--dialect", default="openai", choices=DIALECTS,
+                     help="which provider's rate-limit headers to send")
+    sim.add_argument("--teammates", type=int, default=0, metavar="N",
+                     help="N simulated clients sharing each key's quota")
+    sim.add_argument("--fault", action="append", type=_fault, metavar="KIND:RATE",
+                     help=f"inject a fault with probability RATE; KIND is one of "
+                     f"{', '.join(FAULT_KINDS)} (repeatable)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the fault dice and teammates")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _fault(text: str) -> tuple[str, float]:
+    from ratelimit_tui.commands.sim import parse_fault
+
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,5 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
         return inspect.run(args.file or sys.stdin.buffer, args.json, at)
+    if args.command == "sim":
+        from ratelimit_tui.commands import sim
+
+        try:
+            return sim.run(args)
+        except KeyboardInterrupt:
+            return 0
     parser.print_help()
     return 0

@@ -142,5 +142,8 @@ def iso_utc(epoch_s: float | None) -> str | None:
     """ISO-8601 UTC text of an instant, to the millisecond."""
     if epoch_s is None:
         return None
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    try:
+        moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime can show
+        return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,109 @@
+"""Simulator throughput and streaming timing.
+
+1. Sustained non-streaming requests per second: the simulator in its own process
+   (`ratelimit-tui sim`, no artificial latency, limits too high to refuse), 16 concurrent
+   keep-alive clients for 10 s, from this process.
+2. One streamed call at 40 tokens/s: time to response headers vs time to the last token.
+
+usage: python benchmarks/bench_sim.py [--seconds 10] [--clients 16]
+(writes benchmarks/results/sim.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+import openai
+
+ROOT = Path(__file__).parent
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}],
+        "max_tokens": 16}
+
+
+def start_sim(*extra: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ratelimit_tui", "sim", "--port", "0", "--rpm", "100000000",
+         "--tpm", "1000000000", *extra], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    # Keep reading its log lines: a full pipe would stop the simulator mid-benchmark.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    return proc, line.strip().rsplit(" ", 1)[1]
+
+
+async def load(base_url: str, seconds: float, clients: int) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.post(f"{base_url}/chat/completions", json=BODY,
+                                             headers={"authorization": "Bearer sk-bench"})
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"requests": len(latencies), "seconds": round(elapsed, 2),
+            "requests_per_s": round(len(latencies) / elapsed, 1), "statuses": statuses,
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
+
+
+async def streamed(base_url: str, runs: int = 5) -> dict:
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    to_headers, to_last = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        async with client.chat.completions.with_streaming_response.create(
+                stream=True, stream_options={"include_usage": True}, **BODY) as response:
+            to_headers.append(time.perf_counter() - started)
+            async for _chunk in await response.parse():
+                pass
+            to_last.append(time.perf_counter() - started)
+    return {"tokens": BODY["max_tokens"], "tokens_per_s": 40, "latency_ms": 50,
+            "headers_ms": round(statistics.median(to_headers) * 1000, 1),
+            "last_token_ms": round(statistics.median(to_last) * 1000, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    proc, base_url = start_sim("--latency-ms", "0", "--tokens-per-s", "0")
+    try:
+        throughput = asyncio.run(load(base_url, args.seconds, args.clients))
+    finally:
+        proc.terminate()
+        proc.wait()
+    proc, base_url = start_sim("--latency-ms", "50", "--tokens-per-s", "40")
+    try:
+        stream = asyncio.run(streamed(base_url))
+    finally:
+        proc.terminate()
+        proc.wait()
+    result = {"throughput": {"clients": args.clients, **throughput}, "stream": stream}
+    (ROOT / "results" / "sim.json").write_text(json.dumps(result, indent=1) + "\n")
+    t = throughput
+    print(f"non-streaming: {t['requests_per_s']} requests/s with {args.clients} clients "
+          f"(p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms, statuses {t['statuses']})")
+    print(f"streamed {stream['tokens']} tokens at 40/s: headers after {stream['headers_ms']} ms, "
+          f"last token after {stream['last_token_ms']} ms")
+
+
+if __name__ == "__main__":
+    main()

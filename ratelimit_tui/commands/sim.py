@@ -1,0 +1,65 @@
+"""`ratelimit-tui sim`: serve the simulator until Ctrl-C."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import time
+
+from ratelimit_tui.sim.limiter import Limits
+from ratelimit_tui.sim.names import FAULT_KINDS
+from ratelimit_tui.sim.server import SimConfig
+
+
+def parse_fault(text: str) -> tuple[str, float]:
+    """'cut:0.2' -> ('cut', 0.2)."""
+    kind, _, rate = text.partition(":")
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"--fault {text!r}: KIND is one of {', '.join(FAULT_KINDS)}")
+    try:
+        value = float(rate) if rate else 1.0
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"--fault {text!r}: RATE is a probability from 0 to 1")
+    return kind, value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args) -> int:
+    from ratelimit_tui.sim.embedded import bind, quiet_uvicorn, server_for
+
+    def log(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    config = SimConfig(
+        limits=Limits(args.rpm, args.tpm, args.rpd), latency_ms=args.latency_ms,
+        tokens_per_s=args.tokens_per_s, dialect=args.dialect, teammates=args.teammates,
+        faults=dict(args.fault or []), seed=args.seed, log=log,
+    )
+    if not is_loopback(args.host):
+        print(f"warning: serving on {args.host}, not loopback: anyone who can reach this "
+              "address can use the simulator", file=sys.stderr)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"ratelimit-tui sim: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Serving OpenAI-compatible API on http://{shown}:{port}/v1", flush=True)
+    print(f"limits: {args.rpm} requests/min, {args.tpm} tokens/min"
+          + (f", {args.rpd} requests/day" if args.rpd else "")
+          + f"; dialect {args.dialect}; any API key works (keys are never logged)", flush=True)
+    quiet_uvicorn()
+    server_for(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,86 @@
+"""Run the simulator in-process: on a free loopback port, in a background thread, stopped
+cleanly. The dashboard's demo mode and the tests use it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+
+from ratelimit_tui.sim.server import SimConfig, create_app
+
+
+def quiet_uvicorn() -> None:
+    """uvicorn's loggers would write to stderr, where the dashboard draws its screen."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only when it does, and
+    # without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def server_for(config: SimConfig, **options: object) -> uvicorn.Server:
+    app = create_app(config)
+    return uvicorn.Server(uvicorn.Config(
+        app, log_config=None, access_log=False, timeout_graceful_shutdown=1, **options))
+
+
+class EmbeddedSimulator:
+    """`with EmbeddedSimulator(SimConfig()) as sim: ... sim.base_url ...`"""
+
+    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.config = config or SimConfig()
+        self.host = host
+        self._sock = bind(host, port)
+        self.port = self._sock.getsockname()[1]
+        quiet_uvicorn()
+        self._server = server_for(self.config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def simulator(self):  # the Simulator behind the app, for tests that look inside
+        return self._server.config.app.state.sim
+
+    def start(self, timeout: float = 10.0) -> EmbeddedSimulator:
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="ratelimit-sim", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded simulator did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> EmbeddedSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

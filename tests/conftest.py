@@ -1,0 +1,51 @@
+"""Shared fixtures: a real simulator on loopback, and a clock tests can move."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ratelimit_tui.sim.embedded import EmbeddedSimulator
+from ratelimit_tui.sim.limiter import Limits
+from ratelimit_tui.sim.server import SimConfig
+
+os.environ.pop("NO_COLOR", None)  # snapshot tests compare colours
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def fast_config(**overrides) -> SimConfig:
+    """A simulator with no artificial delays, unless a test asks for them."""
+    values = {"limits": Limits(rpm=60, tpm=10_000), "latency_ms": 0.0, "tokens_per_s": 0.0}
+    values.update(overrides)
+    return SimConfig(**values)
+
+
+@pytest.fixture
+def run_sim():
+    """run_sim(**config) -> a started EmbeddedSimulator, stopped after the test."""
+    started: list[EmbeddedSimulator] = []
+
+    def start(**overrides) -> EmbeddedSimulator:
+        sim = EmbeddedSimulator(fast_config(**overrides)).start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
