@@ -29,6 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="when the response arrived, if it has no Date header "
                          "(epoch seconds, RFC 3339 or HTTP-date; default: now)")
 
+    probe = commands.add_parser(
+        "probe", help="make one minimal call and show the rate limits it reported",
+        description="One probe (max_tokens=1), one attempt: a 429 is reported with its "
+        "headers, not retried. The key comes from OPENAI_API_KEY (or the variable the config "
+        "file names with api_key_env).")
+    probe.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: OpenAI)")
+    probe.add_argument("--model", help="the model to probe (default: the configured model)")
+    probe.add_argument("--json", action="store_true",
+                       help="print the inspect --json object with a 'call' key")
+    probe.add_argument("--demo", action="store_true", help="probe the built-in simulator")
+
     sim = commands.add_parser(
         "sim", help="serve the OpenAI-compatible simulator until Ctrl-C",
         description="Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) whose "
@@ -52,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
                      f"{', '.join(FAULT_KINDS)} (repeatable)")
     sim.add_argument("--seed", type=int, default=0, help="seed of the fault dice and teammates")
     return parser
+
+
+def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace, **given):
+    """Settings from the config file, the environment and the flags the user gave."""
+    from ratelimit_tui.config import ConfigError, load_settings
+
+    try:
+        return load_settings({k: v for k, v in given.items() if v is not None})
+    except ConfigError as exc:
+        parser.exit(2, f"ratelimit-tui: {exc}\n")
 
 
 def _positive_int(text: str) -> int:
@@ -81,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
         return inspect.run(args.file or sys.stdin.buffer, args.json, at)
+    if args.command == "probe":
+        from ratelimit_tui.commands import probe
+
+        settings = _settings(parser, args, base_url=args.base_url, model=args.model,
+                             demo=args.demo or None)
+        if settings.demo and not args.demo:
+            parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
+                         "server), or pass --demo to probe the built-in simulator")
+        return probe.run(settings, args.json)
     if args.command == "sim":
         from ratelimit_tui.commands import sim
 

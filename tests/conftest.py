@@ -24,6 +24,16 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No test reads the user's config, writes their data, or sees their API keys."""
+    monkeypatch.setenv("RATELIMIT_TUI_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("RATELIMIT_TUI_DATA_DIR", str(tmp_path / "data"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+                 "RATELIMIT_TUI_MODEL", "RATELIMIT_TUI_POLL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -7,6 +7,7 @@ in the project's rate-limit header reference.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -89,10 +90,11 @@ def parse_rate_limit_headers(
     """
     if received_at is None:
         received_at = time.time()
-    items = header_items(headers)
-    upstream = {k[len(_UPSTREAM_PREFIX):]: v for k, v in items.items()
-                if k.startswith(_UPSTREAM_PREFIX)}
-    own = {k: v for k, v in items.items() if not k.startswith(_UPSTREAM_PREFIX)}
+    own = header_items(headers)
+    upstream = {}
+    if any(k.startswith(_UPSTREAM_PREFIX) for k in own):
+        upstream = {k[len(_UPSTREAM_PREFIX):]: own.pop(k) for k in list(own)
+                    if k.startswith(_UPSTREAM_PREFIX)}
     buckets, dialect = _buckets(own, received_at)
     if upstream:
         seen = {b.id for b in buckets}
@@ -154,47 +156,55 @@ def _split_rest(rest: str) -> Key | None:
     return metric, scope, name_window
 
 
+@functools.lru_cache(maxsize=2048)
+def classify_name(name: str) -> tuple[Key, str, str] | None:
+    """(bucket key, which field, family) a lower-cased header name carries, or None.
+    Cached: a provider sends the same names on every response."""
+    if "limit" not in name and not name.startswith("anthropic-priority"):
+        return None
+    if match := _OPENAI.fullmatch(name):
+        key = _split_rest(match.group(2))
+        if key is None:
+            return None
+        what = match.group(1)
+        family = ("renewal" if what == "renewalperiod" else
+                  "named-window" if key[2] is not None else "openai")
+        return key, what, family
+    if name in ("x-ratelimit-requests", "x-ratelimit-tokens"):  # limits without '-limit-'
+        return (name.rsplit("-", 1)[1], None, None), "limit", "anthropic-compat"
+    if name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+        return ("requests", None, None), name.rsplit("-", 1)[1], "bare"
+    if name in ("x-tokenlimit-limit", "x-tokenlimit-remaining"):
+        return ("tokens", None, None), name.rsplit("-", 1)[1], "together"
+    if (match := _ANTHROPIC.fullmatch(name)) and "unified" not in name:
+        metric = match.group(2).replace("-", "_")
+        if not _METRIC.fullmatch(metric):
+            return None
+        scope = "priority" if match.group(1) == "priority" else None
+        return (metric, scope, None), match.group(3), "anthropic"
+    if match := _MISTRAL_2024.fullmatch(name):
+        unit = match.group(3)
+        return ("tokens", None, _UNIT_S[unit] if unit else None), match.group(2), "mistral"
+    return None
+
+
 def _collect(items: dict[str, str]) -> tuple[dict[Key, _Fields], set[str]]:
     """Gather each bucket's raw values; also name the header families seen."""
     fields: dict[Key, _Fields] = {}
     families: set[str] = set()
-
-    def put(key: Key, what: str, value: str) -> None:
-        entry = fields.setdefault(key, _Fields())
+    for name, value in items.items():
+        found = classify_name(name)
+        if found is None:
+            continue
+        key, what, family = found
+        families.add(family)
+        entry = fields.get(key) or fields.setdefault(key, _Fields())
         if what == "renewalperiod":
             seconds = parse_number(value)
             if seconds is not None and seconds > 0:
                 entry.window_s, entry.window_source = seconds, WindowSource.HEADER
         else:
             setattr(entry, what, value)
-
-    for name, value in items.items():
-        if match := _OPENAI.fullmatch(name):
-            key = _split_rest(match.group(2))
-            if key is None:
-                continue
-            families.add("renewal" if match.group(1) == "renewalperiod" else
-                         "named-window" if key[2] is not None else "openai")
-            put(key, match.group(1), value)
-        elif name in ("x-ratelimit-requests", "x-ratelimit-tokens"):
-            families.add("anthropic-compat")  # limits without the '-limit-' infix
-            put((name.rsplit("-", 1)[1], None, None), "limit", value)
-        elif name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
-            families.add("bare")
-            put(("requests", None, None), name.rsplit("-", 1)[1], value)
-        elif name in ("x-tokenlimit-limit", "x-tokenlimit-remaining"):
-            families.add("together")
-            put(("tokens", None, None), name.rsplit("-", 1)[1], value)
-        elif (match := _ANTHROPIC.fullmatch(name)) and "unified" not in name:
-            families.add("anthropic")
-            scope = "priority" if match.group(1) == "priority" else None
-            metric = match.group(2).replace("-", "_")
-            if _METRIC.fullmatch(metric):
-                put((metric, scope, None), match.group(3), value)
-        elif match := _MISTRAL_2024.fullmatch(name):
-            families.add("mistral")
-            unit = match.group(3)
-            put(("tokens", None, _UNIT_S[unit] if unit else None), match.group(2), value)
     return fields, families
 
 
@@ -324,11 +334,15 @@ def _sf_items(text: str) -> list[tuple[list[str], dict[str, str]]]:
     return items
 
 
+_IETF_FIELDS = {"ratelimit", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining",
+                "ratelimit-reset"}
 _IETF_UNITS = {"requests": "requests", "content-bytes": "content_bytes",
                "concurrent-requests": "concurrency"}
 
 
 def _ietf_buckets(items: dict[str, str], received_at: float) -> list[Bucket]:
+    if not _IETF_FIELDS & items.keys():
+        return []
     policies: dict[str | None, dict[str, str]] = {}
     for bare, params in _sf_items(items.get("ratelimit-policy", "")):
         if bare and parse_number(bare[0]) is not None:  # draft-06: '100;w=10'

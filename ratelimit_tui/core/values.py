@@ -38,6 +38,8 @@ def parse_number(value: str | None) -> float | None:
 
 def parse_count(value: str | None) -> int | None:
     """A limit or remaining count. Negative values (Azure's -1 sentinel) are unknown."""
+    if value is not None and value.isascii() and value.isdigit():  # the usual case, exactly
+        return int(value)
     number = parse_number(value)
     if number is None or number < 0:
         return None
@@ -96,6 +98,10 @@ def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
     """A reset value in any of the forms providers use, or None."""
     if value is None:
         return None
+    if value.endswith("s"):  # Go durations end in a unit, and most resets are Go durations
+        seconds = parse_go_duration(value)
+        if seconds is not None:
+            return ResetValue(received_at + seconds, seconds, Reset.DURATION)
     number = parse_number(value)
     if number is not None:
         if number < 0:

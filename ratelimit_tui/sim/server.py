@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,9 +25,8 @@ from starlette.routing import Route
 
 from ratelimit_tui.sim.dialects import GARBAGE_HEADERS, mirrored_error_metadata, rate_headers
 from ratelimit_tui.sim.limiter import Decision, Limiter, Limits
-from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
+from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS, MODELS, REASONING_MODELS
 
-MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "sim-echo")
 DEFAULT_MAX_TOKENS = 128  # charged when the request names no max_tokens
 _WORDS = re.compile(r"\S+\s*")
 
@@ -115,7 +114,7 @@ class Simulator:
         self.config = config
         limits = config.limits
         if config.dialect == "groq" and not limits.rpd:
-            limits = Limits(limits.rpm, limits.tpm, 14_400)  # Groq's headers show a daily limit
+            limits = replace(limits, rpd=14_400)  # Groq's headers show a daily limit
         self.limiter = Limiter(limits, config.clock)
         self.rng = random.Random(config.seed)
         self.requests_served = 0
@@ -309,6 +308,9 @@ def _validate(body: Any) -> tuple[int, str, str | None] | None:
     if model not in MODELS:
         return 404, (f"The model `{model}` does not exist or you do not have access to it."
                      ), "model_not_found"
+    if model in REASONING_MODELS and "max_tokens" in body:
+        return 400, ("Unsupported parameter: 'max_tokens' is not supported with this model. "
+                     "Use 'max_completion_tokens' instead."), "unsupported_parameter"
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return 400, "'messages' must be a non-empty array.", None

@@ -1,0 +1,60 @@
+"""`ratelimit-tui probe`: one minimal call, one attempt, and the rate limits it reported."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+
+from ratelimit_tui.commands.report import snapshot_table
+from ratelimit_tui.config import Settings, endpoint_of
+from ratelimit_tui.core.events import CallRecord
+
+# A 429 still carries the rate-limit headers the user asked for.
+REPORTED = ("ok", "rate_limited", "insufficient_quota", "too_large")
+
+
+def call_json(record: CallRecord) -> dict:
+    return {
+        "status": record.status,
+        "latency_ms": round(record.latency_s * 1000, 2),
+        "ttfb_ms": None if record.ttfb_s is None else round(record.ttfb_s * 1000, 2),
+        "usage": asdict(record.usage) if record.usage else None,
+        "request_id": record.request_id,
+    }
+
+
+async def _probe(settings: Settings, base_url: str | None) -> CallRecord:
+    from ratelimit_tui.core.client import QuotaClient
+
+    client = QuotaClient(endpoint_of(settings, base_url), settings.model, settings.probe_model)
+    try:
+        return await client.probe()
+    finally:
+        await client.aclose()
+
+
+def run(settings: Settings, as_json: bool) -> int:
+    if settings.demo:
+        from ratelimit_tui.sim.embedded import EmbeddedSimulator
+
+        with EmbeddedSimulator() as sim:
+            print(f"probing the built-in simulator at {sim.base_url}", file=sys.stderr)
+            record = asyncio.run(_probe(settings, sim.base_url))
+    else:
+        record = asyncio.run(_probe(settings, None))
+    if record.outcome not in REPORTED or record.snapshot is None:
+        print(f"ratelimit-tui probe: {record.error}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps({**record.snapshot.to_json(), "call": call_json(record)}))
+    else:
+        print(snapshot_table(record.snapshot))
+        ttfb = "" if record.ttfb_s is None else f", headers after {record.ttfb_s * 1000:.0f} ms"
+        usage = f", {record.usage.total_tokens} tokens" if record.usage else ""
+        print(f"probe: {record.model} {record.status} in {record.latency_s * 1000:.0f} ms"
+              f"{ttfb}{usage}" + (f", request {record.request_id}" if record.request_id else ""))
+        if record.error:
+            print(f"note: {record.error}")
+    return 0

@@ -1,0 +1,78 @@
+"""What the quota client reports while it works. Plain data: the dashboard turns each into a
+Textual message, a script can print it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ratelimit_tui.core.model import RateLimitSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Outcome:
+    OK = "ok"
+    CANCELLED = "cancelled"
+    RATE_LIMITED = "rate_limited"  # 429s that outlasted the retries or the cap
+    TOO_LARGE = "too_large"  # larger than a whole bucket: waiting never helps
+    NO_QUOTA = "insufficient_quota"  # billing: waiting never helps
+    AUTH = "auth"  # 401, 403
+    NOT_FOUND = "not_found"  # 404: usually an unknown model
+    BAD_REQUEST = "bad_request"  # other 4xx
+    SERVER = "server_error"  # 5xx
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"  # refused, reset, DNS...
+    CUT = "cut"  # the connection dropped mid-answer
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseObserved:
+    """One HTTP response's head, as soon as it arrived (every attempt, retries included)."""
+
+    snapshot: RateLimitSnapshot
+    ttfb_s: float  # request sent -> headers received
+    attempt: int
+    request_id: str | None
+    headers: tuple[tuple[str, str], ...]  # as received; redact before showing
+    kind: str  # chat, probe
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    wait_s: float
+    reason: str  # human text: "429 on tokens", "server error 503", ...
+    attempt: int  # the attempt that will follow the wait
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One logical call (all its attempts) as it ended."""
+
+    kind: str  # chat, probe
+    model: str
+    started_at: float  # epoch seconds
+    outcome: str  # an Outcome
+    status: int | None  # HTTP status of the last response; None when none came
+    attempts: int
+    throttled: int  # how many of the attempts got a 429
+    latency_s: float  # start -> end, waits included
+    ttfb_s: float | None  # last attempt: request sent -> headers
+    ttft_s: float | None  # streaming: request sent -> first token
+    usage: Usage | None
+    request_id: str | None
+    text: str = ""  # the answer, or what arrived of it
+    error: str | None = None  # human message, never containing the key
+    snapshot: RateLimitSnapshot | None = None  # of the last response
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.OK
+
+
+Event = ResponseObserved | RetryScheduled | CallRecord

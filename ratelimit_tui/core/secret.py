@@ -1,0 +1,49 @@
+"""API keys that cannot leak through repr, str, f-strings or tracebacks, and a scrubber for text
+that came from elsewhere (servers quote keys back in error messages)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Keys as providers shape them (sk-..., sk-proj-..., sk-ant-..., gsk_..., rk-...), including the
+# partly masked forms servers echo back ("sk-proj-****...abcd").
+_KEY_LIKE = re.compile(r"\b(?:sk|rk|pk|gsk|xai)[-_][A-Za-z0-9_\-*.]{4,}")
+
+
+class Secret:
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def fingerprint(self) -> str:
+        """A short digest that tells two keys apart without revealing either."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self):  # never pickled (and so never sent to a subprocess or a file)
+        raise TypeError("a Secret cannot be pickled")
+
+
+def scrub(text: str, secret: Secret | None = None) -> str:
+    """`text` without the key, or anything shaped like a key."""
+    if secret and secret.get():
+        text = text.replace(secret.get(), "[key]")
+    return _KEY_LIKE.sub("[key]", text)

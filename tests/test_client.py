@@ -1,0 +1,246 @@
+"""QuotaClient against the embedded simulator over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ratelimit_tui.core.client import QuotaClient
+from ratelimit_tui.core.endpoint import Endpoint
+from ratelimit_tui.core.events import CallRecord, Outcome, ResponseObserved, RetryScheduled
+from ratelimit_tui.core.secret import Secret
+from ratelimit_tui.sim.limiter import Limits
+
+KEY = "sk-proj-SECRETkey0123456789abcdef"
+MESSAGES = [{"role": "user", "content": "hello there"}]
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, event):
+        self.events.append((time.perf_counter(), event))
+
+    def of(self, kind):
+        return [e for _, e in self.events if isinstance(e, kind)]
+
+
+def make_client(sim, recorder=None, **endpoint) -> QuotaClient:
+    options = {"max_retries": 2, "timeout_s": 10.0, **endpoint}
+    return QuotaClient(Endpoint(sim.base_url, Secret(KEY), **options), "gpt-4o-mini",
+                       on_event=recorder)
+
+
+async def test_non_streaming_call_reads_headers_and_usage(run_sim):
+    sim = run_sim()
+    recorder = Recorder()
+    client = make_client(sim, recorder)
+    record = await client.chat(MESSAGES, stream=False, max_tokens=12)
+    assert record.ok and record.status == 200 and record.attempts == 1
+    assert record.usage.completion_tokens == 12 and record.text
+    assert record.request_id.startswith("req_")
+    assert client.state.get("requests").bucket.remaining == 59
+    assert [type(e).__name__ for _, e in recorder.events] == ["ResponseObserved", "CallRecord"]
+
+
+async def test_streaming_delivers_the_snapshot_before_the_stream_ends(run_sim):
+    sim = run_sim(tokens_per_s=100.0)
+    recorder = Recorder()
+    client = make_client(sim, recorder)
+    texts = []
+    record = await client.chat(MESSAGES, on_text=lambda d: texts.append((time.perf_counter(), d)))
+    observed_at = recorder.events[0][0]
+    assert isinstance(recorder.events[0][1], ResponseObserved)
+    assert observed_at < texts[0][0] < texts[-1][0]
+    assert texts[-1][0] - observed_at > 0.1  # headers came well before the last token
+    assert "".join(t for _, t in texts) == record.text
+    assert record.usage.completion_tokens == len(texts)
+    assert record.ttfb_s < record.ttft_s < record.latency_s
+
+
+async def test_429_reports_the_wait_then_succeeds(run_sim):
+    sim = run_sim(limits=Limits(rpm=2, tpm=100_000, minute_s=1.0))
+    recorder = Recorder()
+    client = make_client(sim, recorder)
+    for _ in range(2):
+        assert (await client.chat(MESSAGES, stream=False, max_tokens=5)).ok
+    record = await client.chat(MESSAGES, stream=False, max_tokens=5)
+    assert record.ok and record.attempts == 2 and record.throttled == 1
+    (retry,) = recorder.of(RetryScheduled)
+    assert 0.4 <= retry.wait_s <= 0.6 + 0.1  # retry-after-ms said ~500 ms; jitter on top
+    assert "429" in retry.reason and "requests" in retry.reason
+    statuses = [e.snapshot.status for e in recorder.of(ResponseObserved)]
+    assert statuses == [200, 200, 429, 200]  # the 429 was observed, not hidden
+
+
+async def test_429_longer_than_the_cap_is_reported_not_waited(run_sim, clock):
+    sim = run_sim(clock=clock, limits=Limits(rpm=1, tpm=100_000))
+    client = make_client(sim, retry_cap_s=10.0)
+    await client.chat(MESSAGES, stream=False, max_tokens=5)
+    started = time.perf_counter()
+    record = await client.chat(MESSAGES, stream=False, max_tokens=5)
+    assert time.perf_counter() - started < 1
+    assert record.outcome == Outcome.RATE_LIMITED and "longer than the retry cap" in record.error
+
+
+@pytest.mark.parametrize("fault, outcome, attempts, phrase", [
+    ("500", Outcome.SERVER, 2, "server error 500"),
+    ("503", Outcome.SERVER, 2, "HTML error page"),
+    ("quota", Outcome.NO_QUOTA, 1, "check billing"),
+    ("401", Outcome.AUTH, 1, "key was rejected"),
+])
+async def test_faults_are_classified(run_sim, fault, outcome, attempts, phrase):
+    sim = run_sim(faults={fault: 1.0})
+    recorder = Recorder()
+    client = make_client(sim, recorder, max_retries=1)
+    record = await client.chat(MESSAGES, stream=False, max_tokens=5)
+    assert (record.outcome, record.attempts) == (outcome, attempts)
+    assert phrase in record.error
+    assert len(recorder.of(ResponseObserved)) == attempts
+
+
+async def test_timeout_is_classified(run_sim):
+    sim = run_sim(faults={"hang": 1.0}, hang_s=3.0)
+    record = await make_client(sim, timeout_s=0.3, max_retries=0).chat(MESSAGES)
+    assert record.outcome == Outcome.TIMEOUT and "no response within 0.3 s" in record.error
+
+
+async def test_cut_stream_keeps_the_partial_answer_and_is_not_retried(run_sim):
+    sim = run_sim(faults={"cut": 1.0})
+    record = await make_client(sim).chat(MESSAGES)
+    assert record.outcome == Outcome.CUT and record.attempts == 1
+    assert record.text and "partial answer is kept" in record.error
+
+
+async def test_garbage_headers_leave_the_state_consistent(run_sim):
+    sim = run_sim(faults={"garbage": 0.5}, seed=3)
+    client = make_client(sim)
+    for _ in range(8):
+        record = await client.chat(MESSAGES, stream=False, max_tokens=5)
+        assert record.ok
+    requests = client.state.get("requests").bucket
+    assert requests.limit == 60 and 0 < requests.remaining < 60  # the last readable values
+
+
+async def test_unknown_model_is_not_found(run_sim):
+    client = make_client(run_sim())
+    record = await client.chat(MESSAGES, model="gpt-does-not-exist")
+    assert record.outcome == Outcome.NOT_FOUND and "gpt-does-not-exist" in record.error
+
+
+async def test_reasoning_model_gets_max_completion_tokens(run_sim):
+    client = make_client(run_sim())
+    record = await client.chat(MESSAGES, model="o4-mini", stream=False, max_tokens=3)
+    assert record.ok and record.usage.completion_tokens == 3 and record.attempts == 1
+
+
+async def test_connection_refused(unused_tcp_port):
+    endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=1)
+    recorder = Recorder()
+    record = await QuotaClient(endpoint, "gpt-4o-mini", on_event=recorder).chat(MESSAGES)
+    assert record.outcome == Outcome.CONNECTION and "connection refused" in record.error
+    assert record.status is None and len(recorder.of(RetryScheduled)) == 1
+
+
+async def test_cancel_mid_stream_keeps_partial_text(run_sim):
+    sim = run_sim(tokens_per_s=50.0)
+    recorder = Recorder()
+    client = make_client(sim, recorder)
+    texts = []
+    task = asyncio.create_task(client.chat(MESSAGES, on_text=texts.append))
+    while len(texts) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (record,) = recorder.of(CallRecord)
+    assert record.outcome == Outcome.CANCELLED
+    assert record.text == "".join(texts) and len(texts) < 20
+
+
+async def test_poller_never_overlaps(run_sim):
+    sim = run_sim(latency_ms=60.0)
+    client = make_client(sim)
+    in_flight, most, done = 0, 0, 0
+    real_probe = client.probe
+
+    async def counting_probe(model=None):
+        nonlocal in_flight, most, done
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await real_probe(model)
+        finally:
+            in_flight -= 1
+            done += 1
+
+    client.probe = counting_probe
+    task = asyncio.create_task(client.poll_forever(0.01))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert most == 1 and 3 <= done <= 8  # ~70 ms each, one after the other
+
+
+async def test_the_key_never_appears_in_anything_the_client_produces(run_sim):
+    strings = []
+    for faults in ({}, {"401": 1.0}, {"500": 1.0}, {"quota": 1.0}):
+        sim = run_sim(faults=faults)
+        recorder = Recorder()
+        client = make_client(sim, recorder, max_retries=0)
+        record = await client.chat(MESSAGES)
+        strings += [repr(client), repr(client.endpoint), str(client.endpoint.api_key),
+                    repr(record), record.error or ""]
+        strings += [repr(e) for _, e in recorder.events]
+    assert not [s for s in strings if "SECRETkey" in s]
+
+
+def test_scrub_removes_keys_servers_echo():
+    from ratelimit_tui.core.secret import scrub
+
+    said = "Incorrect API key provided: sk-proj-****...cdef. You can find your API key at ..."
+    assert "sk-proj" not in scrub(said)
+    assert "zz" not in scrub("token zz-top-secret", Secret("zz-top-secret"))
+
+
+def run_cli(*args, env_key=KEY):
+    env = {"PATH": "/usr/bin:/bin", "OPENAI_API_KEY": env_key, "RATELIMIT_TUI_CONFIG": "/dev/null"}
+    return subprocess.run([sys.executable, "-m", "ratelimit_tui", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def test_probe_command_json(run_sim):
+    sim = run_sim()
+    result = run_cli("probe", "--base-url", sim.base_url, "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"status", "received_at", "retry_after_s", "buckets", "call"}
+    assert set(out["call"]) == {"status", "latency_ms", "ttfb_ms", "usage", "request_id"}
+    assert out["call"]["usage"]["completion_tokens"] == 1
+    assert out["buckets"][0]["remaining"] == 59
+
+
+def test_probe_command_reports_a_429_without_retrying(run_sim, clock):
+    sim = run_sim(clock=clock, limits=Limits(rpm=1, tpm=100_000))
+    assert run_cli("probe", "--base-url", sim.base_url).returncode == 0
+    result = run_cli("probe", "--base-url", sim.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "status 429" in result.stdout and "retry-after: 1m" in result.stdout
+    assert sim.simulator.requests_served == 2  # one attempt each
+
+
+def test_probe_command_failures_are_one_line(run_sim, unused_tcp_port):
+    refused = run_cli("probe", "--base-url", f"http://127.0.0.1:{unused_tcp_port}/v1")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "connection refused" in refused.stderr
+    sim = run_sim(faults={"401": 1.0})
+    bad_key = run_cli("probe", "--base-url", sim.base_url)
+    assert bad_key.returncode == 1 and "key was rejected" in bad_key.stderr
+    assert "Traceback" not in bad_key.stderr and KEY not in bad_key.stderr + bad_key.stdout
