@@ -11,12 +11,28 @@ from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ratelimit_tui.locations import config_file
+
     parser = argparse.ArgumentParser(
         prog="ratelimit-tui",
-        description="See and live with LLM API rate limits.",
+        description="See and live with LLM API rate limits. With no command, opens the "
+        "dashboard: on the endpoint of OPENAI_API_KEY / OPENAI_BASE_URL, or, with neither, on "
+        "a built-in simulator (demo mode).",
+        epilog=f"Settings: defaults < {config_file()} < environment < flags.",
     )
     parser.add_argument("--version", action="version", version=f"ratelimit-tui {__version__}")
+    parser.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: OpenAI)")
+    parser.add_argument("--model", help="the chat model (default: gpt-4o-mini)")
+    parser.add_argument("--poll", metavar="SECONDS",
+                        help="probe every SECONDS with a minimal call, or 'off' (default: off on "
+                        "a real endpoint, where it costs tokens; 10 s in demo mode)")
+    parser.add_argument("--no-stream", action="store_true", help="ask for whole answers")
+    parser.add_argument("--theme", help="a Textual theme (default: textual-dark)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use the built-in simulator even when a key is set")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("locate", help="print where the config file and the data live")
 
     inspect = commands.add_parser(
         "inspect", help="show the rate limits in one response head (curl -i output)",
@@ -118,5 +134,16 @@ def main(argv: list[str] | None = None) -> int:
             return sim.run(args)
         except KeyboardInterrupt:
             return 0
-    parser.print_help()
+    if args.command == "locate":
+        from ratelimit_tui.locations import config_file, data_dir
+
+        print(f"config file: {config_file()}")
+        print(f"data:        {data_dir()}")
+        return 0
+    settings = _settings(parser, args, base_url=args.base_url, model=args.model,
+                         poll_s=args.poll, stream=False if args.no_stream else None,
+                         theme=args.theme, demo=args.demo or None)
+    from ratelimit_tui.tui.app import make_app
+
+    make_app(settings).run()
     return 0

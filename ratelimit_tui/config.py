@@ -19,7 +19,7 @@ from ratelimit_tui.locations import config_file
 from ratelimit_tui.sim.names import MODELS as SIM_MODELS
 
 DEMO_MODEL = "gpt-4o-mini"
-DEMO_POLL_S = 5.0
+DEMO_POLL_S = 10.0
 
 
 class ConfigError(ValueError):

@@ -170,12 +170,12 @@ async def test_poller_never_overlaps(run_sim):
     in_flight, most, done = 0, 0, 0
     real_probe = client.probe
 
-    async def counting_probe(model=None):
+    async def counting_probe(model=None, kind="probe"):
         nonlocal in_flight, most, done
         in_flight += 1
         most = max(most, in_flight)
         try:
-            return await real_probe(model)
+            return await real_probe(model, kind)
         finally:
             in_flight -= 1
             done += 1

@@ -29,7 +29,7 @@ def test_key_from_the_variable_the_file_names(tmp_path):
 
 def test_no_key_and_no_base_url_is_demo(tmp_path):
     settings = load_settings({}, {}, tmp_path / "missing.toml")
-    assert settings.demo and settings.poll_s == 5.0 and settings.base_url is None
+    assert settings.demo and settings.poll_s == 10.0 and settings.base_url is None
     assert load_settings({"poll_s": "off"}, {}, tmp_path / "missing.toml").poll_s is None
     forced = load_settings({"demo": True}, {"OPENAI_API_KEY": "sk-real"}, tmp_path / "m.toml")
     assert forced.demo and forced.api_key.get() != "sk-real"

@@ -111,3 +111,13 @@ def test_unknown_buckets_show_but_never_bind():
                                                "x-ratelimit-remaining-tokens": "-1"}, T0))
     assert state.get("tokens") is not None and state.binding(T0) is None
     assert state.fits(10**9, T0).ok
+
+
+def test_concurrent_responses_keep_the_lowest_value():
+    # Three concurrent calls: the server answered 57, 55, 56; they arrived 56, 55, 57.
+    state = state_of(*(parse_rate_limit_headers(openai_headers(rem, 500, "5s", "5s"), T0 + i * 0.01)
+                       for i, rem in enumerate((56, 55, 57))))
+    assert state.get("requests").bucket.remaining == 55
+    later = parse_rate_limit_headers(openai_headers(58, 500, "2s", "5s"), T0 + 3)
+    state.update(later)  # seconds later, a refill is real news
+    assert state.get("requests").bucket.remaining == 58

@@ -7,11 +7,12 @@ wait is reported before it starts, so a UI can show "retrying in 3 s" and let th
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.core.secret import scrub
 
 PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
+TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
 @dataclass
@@ -66,8 +68,12 @@ class _Failure(Exception):
 class QuotaClient:
     def __init__(self, endpoint: Endpoint, model: str, probe_model: str | None = None,
                  on_event: Callable[[Event], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.time,
+                 timer: Callable[[], float] = time.perf_counter) -> None:
+        """`clock` stamps responses (epoch seconds), `timer` measures latencies: both are
+        injectable so that a test can freeze what the dashboard shows."""
         self.endpoint = endpoint
+        self._clock, self._timer = clock, timer
         self.model = model
         self.probe_model = probe_model
         self.state = QuotaState()
@@ -93,12 +99,12 @@ class QuotaClient:
     async def _on_request(self, request: httpx2.Request) -> None:
         trace = self._trace.get()
         if trace is not None:
-            trace.sent = time.perf_counter()
+            trace.sent = self._timer()
 
     async def _on_response(self, response: httpx2.Response) -> None:
-        received = time.time()
+        received = self._clock()
         trace = self._trace.get()
-        ttfb = time.perf_counter() - trace.sent if trace and trace.sent else 0.0
+        ttfb = self._timer() - trace.sent if trace and trace.sent is not None else 0.0
         pairs = response.headers.multi_items()  # decoded once: Headers.get() decodes each time
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
         self.state.update(snapshot)
@@ -115,10 +121,10 @@ class QuotaClient:
 
     # --- calls ------------------------------------------------------------------------------
 
-    async def probe(self, model: str | None = None) -> CallRecord:
+    async def probe(self, model: str | None = None, kind: str = "probe") -> CallRecord:
         """The cheapest call that returns rate-limit headers: one attempt, max_tokens=1."""
         return await self.chat(list(PROBE_MESSAGES), model=model or self.probe_model or self.model,
-                               stream=False, max_tokens=1, kind="probe", retries=0)
+                               stream=False, max_tokens=1, kind=kind, retries=0)
 
     async def poll_forever(self, interval_s: float) -> None:
         """Probe, wait, probe... The next probe is scheduled only after the last one finished,
@@ -126,11 +132,11 @@ class QuotaClient:
         retry-after instead of asking again. Runs until cancelled."""
         while True:
             await self.probe()
-            await asyncio.sleep(max(interval_s, self.state.retry_wait(time.time()) or 0.0))
+            await asyncio.sleep(max(interval_s, self.state.retry_wait(self._clock()) or 0.0))
 
     async def chat(self, messages: list[dict[str, Any]], *, model: str | None = None,
                    stream: bool = True, max_tokens: int | None = None,
-                   on_text: Callable[[str], None] | None = None, kind: str = "chat",
+                   on_text: TextSink | None = None, kind: str = "chat",
                    retries: int | None = None) -> CallRecord:
         """One logical call with this client's retries. Cancelling the task that awaits it
         closes the stream, keeps the partial text and records the call as cancelled."""
@@ -138,7 +144,7 @@ class QuotaClient:
         retries = self.endpoint.max_retries if retries is None else retries
         trace = _Trace(kind)
         token = self._trace.set(trace)
-        started_at, started = time.time(), time.perf_counter()
+        started_at, started = self._clock(), self._timer()
         usage: Usage | None = None
         throttled = 0
         free_retry = True
@@ -147,7 +153,7 @@ class QuotaClient:
             return CallRecord(
                 kind=kind, model=model, started_at=started_at, outcome=outcome,
                 status=trace.status, attempts=trace.attempt, throttled=throttled,
-                latency_s=time.perf_counter() - started, ttfb_s=trace.ttfb_s,
+                latency_s=self._timer() - started, ttfb_s=trace.ttfb_s,
                 ttft_s=trace.ttft_s, usage=usage, request_id=trace.request_id,
                 text="".join(trace.parts), error=error, snapshot=trace.snapshot)
 
@@ -197,7 +203,7 @@ class QuotaClient:
         return _usage(completion.usage)
 
     async def _stream(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
-                      trace: _Trace, on_text: Callable[[str], None] | None) -> Usage | None:
+                      trace: _Trace, on_text: TextSink | None) -> Usage | None:
         usage = None
         try:
             async with self._sdk.chat.completions.with_streaming_response.create(
@@ -209,11 +215,11 @@ class QuotaClient:
                     for choice in chunk.choices:
                         delta = choice.delta.content
                         if delta:
-                            if trace.ttft_s is None and trace.sent:
-                                trace.ttft_s = time.perf_counter() - trace.sent
+                            if trace.ttft_s is None and trace.sent is not None:
+                                trace.ttft_s = self._timer() - trace.sent
                             trace.parts.append(delta)
-                            if on_text:
-                                on_text(delta)
+                            if on_text and inspect.isawaitable(shown := on_text(delta)):
+                                await shown
         except openai.APIError as exc:
             raise self._classify(exc, model, trace) from None
         except httpx2.TransportError as exc:  # mid-stream: the head arrived, the body broke
@@ -248,7 +254,7 @@ class QuotaClient:
         response = exc.response
         body = response.text if response is not None else ""
         snapshot = trace.snapshot or parse_rate_limit_headers(
-            response.headers, time.time(), status)
+            response.headers, self._clock(), status)
         snapshot = with_body_hints(snapshot, body)
         self.state.update(snapshot)
         trace.snapshot = snapshot
@@ -284,7 +290,7 @@ class QuotaClient:
 
     def _rate_limited(self, snapshot: RateLimitSnapshot) -> _Failure:
         """Wait what retry-after(-ms) says, else until the exhausted bucket refills."""
-        now = time.time()
+        now = self._clock()
         wait = self.state.retry_wait(now)
         binding = self.state.binding(now)
         where = f" on {binding.bucket.id}" if binding and binding.bucket.remaining == 0 else ""

@@ -73,6 +73,21 @@ class BucketState:
         return self.reset_in(now)
 
 
+REORDER_WINDOW_S = 1.0
+
+
+def _arrived_out_of_order(previous: BucketState, bucket: Bucket, received_at: float) -> bool:
+    """Concurrent calls' responses arrive in any order. Use only lowers a bucket, so a response
+    that reports more than the previous one projects to, moments later, describes an earlier
+    moment at the server: keep the lower value."""
+    if received_at - previous.observed_at > REORDER_WINDOW_S or bucket.remaining is None:
+        return False
+    if previous.bucket.limit != bucket.limit:
+        return False  # the limit itself changed: that is news
+    projected = previous.projected_remaining(received_at)
+    return projected is not None and bucket.remaining > projected + 1e-9
+
+
 @dataclass(frozen=True, slots=True)
 class Fit:
     """Whether a request fits the known limits now, else how long until it does."""
@@ -107,6 +122,9 @@ class QuotaState:
             if not bucket.known:
                 if previous is None:
                     self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
+                continue
+            if previous is not None and _arrived_out_of_order(previous, bucket,
+                                                              snapshot.received_at):
                 continue
             if bucket.window_s is None and previous and previous.bucket.window_s is not None:
                 # A full bucket does not show its window; the last inference still holds.

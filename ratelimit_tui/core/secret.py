@@ -47,3 +47,17 @@ def scrub(text: str, secret: Secret | None = None) -> str:
     if secret and secret.get():
         text = text.replace(secret.get(), "[key]")
     return _KEY_LIKE.sub("[key]", text)
+
+
+# Response headers that identify the account or carry session state: never shown or exported.
+SENSITIVE_HEADERS = frozenset({
+    "set-cookie", "cookie", "authorization", "proxy-authorization", "x-api-key", "api-key",
+    "openai-organization", "openai-project", "anthropic-organization-id", "x-goog-api-key",
+})
+REDACTED = "[redacted]"
+
+
+def redact_headers(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]],
+                   secret: Secret | None = None) -> list[tuple[str, str]]:
+    return [(name, REDACTED if name.lower() in SENSITIVE_HEADERS else scrub(value, secret))
+            for name, value in pairs]

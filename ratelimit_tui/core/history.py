@@ -1,0 +1,72 @@
+"""Bounded in-memory quota history for the plot.
+
+Each plot window keeps its own ring of fixed-width slots (1 s for 5 min, 10 s for 1 h, 5 min for
+24 h), each holding the lowest share of quota left seen in it: memory stays flat however many
+calls are recorded, and a redraw reads at most a few hundred points whatever the history length.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+# window seconds -> slot seconds
+WINDOWS: dict[float, float] = {300.0: 1.0, 3600.0: 10.0, 86400.0: 300.0}
+
+
+@dataclass(slots=True)
+class _Slot:
+    index: int
+    low: float
+
+
+class _Ring:
+    """The lowest value per slot, for the last `size` slots."""
+
+    def __init__(self, slot_s: float, size: int) -> None:
+        self.slot_s = slot_s
+        self.slots: deque[_Slot] = deque(maxlen=size)
+
+    def add(self, t: float, value: float) -> None:
+        index = int(t // self.slot_s)
+        if self.slots and self.slots[-1].index == index:
+            self.slots[-1].low = min(self.slots[-1].low, value)
+        elif not self.slots or index > self.slots[-1].index:
+            self.slots.append(_Slot(index, value))
+        # an older point than the newest slot (a late, out-of-order response) is dropped
+
+    def points(self, since: float) -> list[tuple[float, float]]:
+        first = since // self.slot_s
+        return [(s.index * self.slot_s, s.low) for s in self.slots if s.index >= first]
+
+
+class QuotaHistory:
+    """Share of quota left per bucket over time, and the instants of 429s."""
+
+    def __init__(self) -> None:
+        self._series: dict[float, dict[str, _Ring]] = {w: {} for w in WINDOWS}
+        self._throttles: dict[float, _Ring] = {
+            w: _Ring(slot, int(w / slot) + 2) for w, slot in WINDOWS.items()}
+        self.version = 0  # bumps on every change: the plot redraws only when it moved
+
+    def add(self, t: float, bucket_id: str, fraction: float) -> None:
+        for window, slot in WINDOWS.items():
+            rings = self._series[window]
+            ring = rings.get(bucket_id)
+            if ring is None:
+                ring = rings[bucket_id] = _Ring(slot, int(window / slot) + 2)
+            ring.add(t, fraction)
+        self.version += 1
+
+    def add_throttle(self, t: float) -> None:
+        for ring in self._throttles.values():
+            ring.add(t, 0.0)
+        self.version += 1
+
+    def series(self, window: float, now: float) -> dict[str, list[tuple[float, float]]]:
+        since = now - window
+        return {bucket_id: points for bucket_id, ring in self._series[window].items()
+                if (points := ring.points(since))}
+
+    def throttles(self, window: float, now: float) -> list[float]:
+        return [t for t, _ in self._throttles[window].points(now - window)]

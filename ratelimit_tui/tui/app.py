@@ -1,0 +1,437 @@
+"""RateLimitApp, and make_app(settings), which the CLI and the tests both use.
+
+Network work runs in async workers on the UI loop; the client reports through callbacks that
+become typed messages; widgets never call the network. The SDK (and, in demo mode, the simulator)
+is loaded in a thread after the first frame is on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from ratelimit_tui.config import ConfigError, Settings, endpoint_of, parse_poll
+from ratelimit_tui.core.events import CallRecord, Event, Outcome, ResponseObserved, RetryScheduled
+from ratelimit_tui.core.format import compact_duration, count
+from ratelimit_tui.core.history import QuotaHistory
+from ratelimit_tui.tui.commands import Command, CommandError, parse_command
+from ratelimit_tui.tui.messages import (
+    CallFinished,
+    ClientReady,
+    QuotaUpdated,
+    RetryWaiting,
+    StartupFailed,
+)
+from ratelimit_tui.tui.screens import HelpScreen
+from ratelimit_tui.tui.widgets.chat import Answer, ChatPanel
+from ratelimit_tui.tui.widgets.gauges import QuotaPanel
+from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
+from ratelimit_tui.tui.widgets.plot import HistoryPlot
+
+MAX_CONTEXT = 12  # messages of the conversation sent with each question
+STALE_AFTER_S = 60.0  # no response for this long: the numbers are projections, say so
+BROKEN = (Outcome.CONNECTION, Outcome.TIMEOUT, Outcome.AUTH, Outcome.SERVER)
+
+
+def demo_sim_config():
+    """Limits small enough that the quota visibly moves, and teammates to move it."""
+    from ratelimit_tui.sim.limiter import Limits
+    from ratelimit_tui.sim.server import SimConfig
+
+    return SimConfig(limits=Limits(rpm=30, tpm=6_000), latency_ms=150.0, tokens_per_s=30.0,
+                     teammates=2, teammate_pause_s=(8.0, 16.0))
+
+
+class RateLimitApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ratelimit-tui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-tall")]
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f2", "toggle_headers", "Headers"),
+        Binding("f3", "cycle_window", "Window"),
+        Binding("f5", "probe", "Probe"),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "quit", "Quit", show=False),
+    ]
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+                 timer: Callable[[], float] = time.perf_counter, sim_config=None,
+                 tick_s: float = 1.0) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock, self.timer = clock, timer
+        self.sim_config = sim_config
+        self.tick_s = tick_s
+        self.history = QuotaHistory()
+        self.client = None  # QuotaClient, once the SDK is loaded
+        self.sim = None  # EmbeddedSimulator in demo mode
+        self.model = settings.model
+        self.poll_s = settings.poll_s
+        self.conversation: list[dict[str, str]] = []
+        self.pending: str | None = None  # a message typed before the client was ready
+        self.answer: Answer | None = None  # the answer being written
+        self.connection = "starting"
+        self.last_response_at: float | None = None
+        self.last_observed: ResponseObserved | None = None
+        self.last_error: str | None = None
+        self.retry_until: float | None = None
+        self.dialect: str | None = None
+        self.unreadable_logged = False
+        self._ticker: Timer | None = None
+        self._stale_timer: Timer | None = None
+        self._plot_timer: Timer | None = None
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        # Kept as attributes: the hot paths need no query, and a message that arrives while
+        # the app shuts down finds its widget still there (if no longer on screen).
+        self.status = StatusLine()
+        self.quota = QuotaPanel(self.clock)
+        self.chat = ChatPanel()
+        self.plot = HistoryPlot(self.history, self.clock)
+        self.events = EventLog(self.clock)
+        self.last_response = LastResponse()
+        yield self.status
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield self.quota
+                yield self.chat
+            with Vertical(id="right"):
+                yield self.plot
+                yield self.events
+                yield self.last_response
+        yield Static("The terminal is too small: ratelimit-tui needs at least 60 × 16.",
+                     id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.last_response.display = False
+        self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
+        self.refresh_status()
+        self.chat.input.focus()
+        self.call_after_refresh(self.after_first_frame)
+
+    def after_first_frame(self) -> None:
+        self.plot.load()
+        if self.settings.demo:
+            self.chat.transcript.add_note(
+                "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
+                "running inside it, with two simulated teammates sharing its quota. To watch "
+                "your real quota, set OPENAI_API_KEY and run ratelimit-tui (or pass --base-url "
+                "for another OpenAI-compatible endpoint).")
+        self.start_client()
+
+    @work(thread=True, exclusive=True, group="startup")
+    def start_client(self) -> None:
+        """Load the SDK (about 0.4 s of imports) and start the simulator, off the UI thread."""
+        try:
+            import ratelimit_tui.core.client  # noqa: F401
+
+            base_url = self.settings.base_url
+            if self.settings.demo:
+                from ratelimit_tui.sim.embedded import EmbeddedSimulator
+
+                self.sim = EmbeddedSimulator(self.sim_config or demo_sim_config()).start()
+                base_url = self.sim.base_url
+        except Exception as exc:  # a port, an import: say what, keep running
+            self.post_message(StartupFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ClientReady(base_url))
+
+    def on_client_ready(self, message: ClientReady) -> None:
+        from ratelimit_tui.core.client import QuotaClient
+
+        self.client = QuotaClient(endpoint_of(self.settings, message.base_url), self.model,
+                                  self.settings.probe_model, on_event=self.client_event,
+                                  clock=self.clock, timer=self.timer)
+        log = self.events
+        if self.settings.demo:
+            limits = (self.sim_config or demo_sim_config()).limits
+            log.add(f"demo: the built-in simulator is serving ({limits.rpm} requests/min, "
+                    f"{count(limits.tpm)} tokens/min)")
+        else:
+            log.add(f"endpoint {self.client.endpoint.host}")
+        self.connection = "live"
+        self.refresh_status()
+        if self.poll_s:
+            self.poll()
+        if self.pending:
+            text, self.pending = self.pending, None
+            self.send_chat(text)
+
+    def on_startup_failed(self, message: StartupFailed) -> None:
+        self.connection = "error"
+        self.events.add(f"could not start: {message.error}", "bold red")
+        self.refresh_status()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self.sim is not None:
+            self.sim.stop()
+
+    # --- the client's reports -> messages -> widgets ------------------------------------------
+
+    def client_event(self, event: Event) -> None:
+        if isinstance(event, ResponseObserved):
+            self.post_message(QuotaUpdated(event))
+        elif isinstance(event, RetryScheduled):
+            self.post_message(RetryWaiting(event))
+        elif isinstance(event, CallRecord):
+            self.post_message(CallFinished(event))
+
+    def on_quota_updated(self, message: QuotaUpdated) -> None:
+        observed = message.observed
+        snap = observed.snapshot
+        now = self.clock()
+        self.last_response_at, self.last_observed = now, observed
+        self.dialect = snap.dialect or self.dialect
+        state = self.client.state
+        self.quota.show(state, now, headerless=not snap.buckets)
+        for bucket in snap.buckets:
+            if bucket.fraction is not None:
+                self.history.add(snap.received_at, bucket.id, bucket.fraction)
+        if snap.status == 429:
+            self.history.add_throttle(snap.received_at)
+        if snap.buckets and not any(b.known for b in snap.buckets):
+            if not self.unreadable_logged:  # once per run of bad headers, not per response
+                self.events.add("rate-limit headers present but unreadable: the "
+                                             "gauges keep their last known values", "yellow")
+            self.unreadable_logged = True
+        elif snap.buckets:
+            self.unreadable_logged = False
+        if self.last_response.display:
+            self.last_response.show(observed)
+        if snap.status is not None and snap.status < 500 and snap.status not in (401, 403):
+            self.connection = "live"
+        self.schedule_plot()
+        self._stale_timer and self._stale_timer.stop()
+        self._stale_timer = self.set_timer(STALE_AFTER_S + 0.5, self.refresh_status)
+        self.refresh_status()
+        self.wake_ticker()
+
+    def on_retry_waiting(self, message: RetryWaiting) -> None:
+        retry = message.retry
+        self.retry_until = self.clock() + retry.wait_s
+        if retry.kind != "burst":
+            self.events.add(
+                f"{retry.reason}: retrying in {compact_duration(retry.wait_s)} "
+                f"(attempt {retry.attempt}, Esc cancels)", "yellow")
+        self.refresh_status()
+        self.wake_ticker()
+
+    async def on_call_finished(self, message: CallFinished) -> None:
+        record = message.record
+        self.retry_until = None
+        if record.outcome in BROKEN:
+            self.connection = "error"
+        elif record.status is not None:
+            self.connection = "live"
+        if record.kind == "chat":
+            if record.text:
+                self.conversation.append({"role": "assistant", "content": record.text})
+            if self.answer is not None:
+                await self.answer.finish(record)
+                self.answer = None
+            if not record.ok and record.outcome != Outcome.CANCELLED:
+                self.events.add(f"chat: {record.error}", "bold red")
+        elif not record.ok and record.kind == "probe" and record.error != self.last_error:
+            self.events.add(f"probe: {record.error}", "red")
+        self.last_error = None if record.ok else record.error
+        if self.last_observed is not None and self.last_response.display:
+            self.last_response.show(self.last_observed, record.latency_s)
+        self.refresh_status()
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # refreshing under a modal repaints the whole screen every tick
+        now = self.clock()
+        self.quota.tick()
+        self.refresh_status()
+        if not self.needs_tick(now):
+            self._ticker.pause()  # nothing on screen changes with time: stop waking up
+
+    def needs_tick(self, now: float) -> bool:
+        retrying = self.retry_until is not None and self.retry_until > now
+        return retrying or self.quota.needs_tick(now)
+
+    def wake_ticker(self) -> None:
+        if self._ticker is not None and self.needs_tick(self.clock()):
+            self._ticker.resume()
+
+    def refresh_status(self) -> None:
+        now = self.clock()
+        state = self.connection
+        quiet_for = now - (self.last_response_at or now)
+        if state == "live" and quiet_for > max(STALE_AFTER_S, 3 * (self.poll_s or 0)):
+            state = "stale"
+        retry_in = None
+        if self.retry_until is not None and self.retry_until > now:
+            retry_in = self.retry_until - now
+        endpoint = "demo (simulated API)" if self.settings.demo else (
+            self.client.endpoint.host if self.client else endpoint_of(self.settings).host)
+        self.status.show(endpoint=endpoint, model=self.model,
+                                        dialect=self.dialect, state=state,
+                                        poll_s=self.poll_s, retry_in=retry_in)
+
+    def schedule_plot(self) -> None:
+        """Coalesce a burst of responses into one redraw."""
+        if self._plot_timer is None:
+            self._plot_timer = self.set_timer(0.25, self._redraw_plot)
+
+    def _redraw_plot(self) -> None:
+        self._plot_timer = None
+        self.plot.redraw()
+
+    # --- chat, commands -----------------------------------------------------------------------
+
+    @on(Input.Submitted, "#chat-input")
+    def submitted(self, event: Input.Submitted) -> None:
+        chat_input = self.chat.input
+        text = event.value.strip()
+        if not text:
+            return
+        chat_input.remember(text)
+        chat_input.clear()
+        try:
+            command = parse_command(text)
+        except CommandError as exc:
+            self.events.add(str(exc), "red")
+            self.notify(str(exc), severity="warning")
+            return
+        if command is not None:
+            self.run_command(command)
+            return
+        self.chat.transcript.add_user(text)
+        if self.client is None:
+            self.pending = text
+            self.chat.transcript.add_note("connecting... the message goes out when ready")
+            return
+        self.send_chat(text)
+
+    @work(exclusive=True, group="chat")
+    async def send_chat(self, text: str) -> None:
+        self.conversation.append({"role": "user", "content": text})
+        self.answer = answer = await self.chat.transcript.add_answer()
+        # The answer is finished (whatever the outcome) when its CallFinished arrives.
+        await self.client.chat(self.conversation[-MAX_CONTEXT:], model=self.model,
+                               stream=self.settings.stream,
+                               on_text=answer.write if self.settings.stream else None)
+
+    @work(exclusive=True, group="poll")
+    async def poll(self) -> None:
+        await self.client.poll_forever(self.poll_s)
+
+    @work(group="probe")
+    async def probe_now(self) -> None:
+        await self.client.probe(model=self.settings.probe_model or self.model)
+
+    @work(group="burst")
+    async def burst(self, calls: int) -> None:
+        log = self.events
+        log.add(f"burst: {calls} concurrent minimal calls")
+        records = await asyncio.gather(*(
+            self.client.probe(model=self.settings.probe_model or self.model, kind="burst")
+            for _ in range(calls)))
+        outcomes = Counter(r.outcome for r in records)
+        parts = [f"{outcomes.pop(Outcome.OK, 0)} ok"]
+        if throttled := outcomes.pop(Outcome.RATE_LIMITED, 0):
+            parts.append(f"{throttled}× 429")
+        parts += [f"{n} {outcome.replace('_', ' ')}" for outcome, n in outcomes.most_common()]
+        log.add(f"burst of {calls}: {', '.join(parts)}", "yellow" if throttled else "")
+
+    def run_command(self, command: Command) -> None:
+        log = self.events
+        if command.name == "help":
+            self.action_help()
+        elif command.name == "clear":
+            self.chat.transcript.remove_children()
+            self.conversation.clear()
+        elif command.name == "model":
+            self.model = command.arg
+            if self.client is not None:
+                self.client.model = command.arg
+            log.add(f"model: {command.arg}")
+            self.refresh_status()
+        elif command.name == "poll":
+            try:
+                self.poll_s = parse_poll(command.arg, "/poll")
+            except ConfigError as exc:
+                log.add(str(exc), "red")
+                return
+            self.workers.cancel_group(self, "poll")
+            if self.poll_s and self.client is not None:
+                self.poll()
+            log.add(f"polling every {compact_duration(self.poll_s)}" if self.poll_s
+                    else "polling off")
+            self.refresh_status()
+        elif command.name == "burst":
+            if self.client is None:
+                log.add("not connected yet", "red")
+            else:
+                self.burst(int(command.arg))
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_headers(self) -> None:
+        panel = self.last_response
+        panel.display = not panel.display
+        self.events.display = not panel.display
+        if panel.display and self.last_observed is not None:
+            panel.show(self.last_observed)
+
+    def action_cycle_window(self) -> None:
+        self.plot.cycle_window()
+
+    def action_probe(self) -> None:
+        if self.client is not None:
+            self.probe_now()
+
+    def action_cancel(self) -> None:
+        cancelled = [w for w in self.workers if w.group in ("chat", "burst") and w.is_running]
+        for worker in cancelled:
+            worker.cancel()
+        if cancelled:
+            self.retry_until = None
+            self.events.add("cancelled")
+            self.refresh_status()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Probe now", "One minimal call to refresh the gauges",
+                            self.action_probe)
+        yield SystemCommand("Toggle last response", "Show or hide the headers of the last "
+                            "response", self.action_toggle_headers)
+        yield SystemCommand("Cycle history window", "5 min, 1 h, 24 h",
+                            self.action_cycle_window)
+        yield SystemCommand("Burst 20 calls", "20 concurrent minimal calls",
+                            lambda: self.run_command(Command("burst", "20")))
+        yield SystemCommand("Clear transcript", "Clear the chat and its context",
+                            lambda: self.run_command(Command("clear", "")))
+        yield SystemCommand("Help", "Keys and commands", self.action_help)
+
+
+def make_app(settings: Settings, **options) -> RateLimitApp:
+    """The one way to build the app: the CLI, the tests and the screenshot script use it."""
+    return RateLimitApp(settings, **options)

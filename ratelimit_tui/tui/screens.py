@@ -1,0 +1,50 @@
+"""The help screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+from ratelimit_tui.tui.commands import HELP
+
+KEYS = {
+    "Enter": "send the message",
+    "Up / Down": "previous / next message sent",
+    "Esc": "cancel the running answer or retry wait",
+    "F1": "this help",
+    "F2": "show / hide the last response's headers",
+    "F3": "history window: 5 min, 1 h, 24 h",
+    "F5": "probe now (one minimal call)",
+    "Ctrl+P": "command palette",
+    "Ctrl+Q, or q outside the input": "quit",
+}
+
+TEXT = f"""\
+# ratelimit-tui
+
+Every call reads the rate-limit headers of its response. Each gauge shows a limit: its
+**remaining / limit** as the last response reported it (solid), the refill projected since then
+(shaded), and a countdown to the moment the bucket is full again. **◆ binding** marks the
+limit that runs out first. *n/a* means the endpoint did not say: unknown is never shown as zero.
+
+## Keys
+
+{chr(10).join(f"- **{k}**: {v}" for k, v in KEYS.items())}
+
+## Commands
+
+{chr(10).join(f"- `{k}`: {v}" for k, v in HELP.items())}
+
+Press **Esc** to close.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(TEXT)

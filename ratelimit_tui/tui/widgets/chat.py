@@ -1,0 +1,119 @@
+"""The chat: a transcript of streamed Markdown answers and an input with history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from ratelimit_tui.core.events import CallRecord, Outcome
+from ratelimit_tui.core.format import compact_duration
+
+
+class ChatInput(Input):
+    """One line, with the history of what was sent on up / down."""
+
+    BINDINGS = [Binding("up", "history(-1)", "Previous", show=False),
+                Binding("down", "history(1)", "Next", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__(placeholder="Message the model, or /help for commands", id="chat-input")
+        self.cursor_blink = False  # a blinking cursor alone would cost ~1% of a core when idle
+        self.sent: list[str] = []
+        self._position = 0
+
+    def remember(self, text: str) -> None:
+        if text and (not self.sent or self.sent[-1] != text):
+            self.sent.append(text)
+        self._position = len(self.sent)
+
+    def action_history(self, step: int) -> None:
+        if not self.sent:
+            return
+        self._position = max(0, min(len(self.sent), self._position + step))
+        self.value = self.sent[self._position] if self._position < len(self.sent) else ""
+        self.cursor_position = len(self.value)
+
+
+class Answer(Vertical):
+    """One answer: Markdown streamed as it comes, fully rendered at the end, then a line of
+    tokens and latency."""
+
+    def __init__(self) -> None:
+        super().__init__(classes="answer")
+        from textual.widgets import Markdown  # ~30 ms of imports: not before the first frame
+
+        self.markdown = Markdown()
+        self.meta = Static("…", classes="meta")
+        self._stream = None
+
+    def compose(self):
+        yield self.markdown
+        yield self.meta
+
+    async def write(self, delta: str) -> None:
+        """Append a streamed fragment (batched by Textual's MarkdownStream when it lags)."""
+        if self._stream is None:
+            self._stream = self.markdown.get_stream(self.markdown)
+        await self._stream.write(delta)
+
+    async def finish(self, record: CallRecord) -> None:
+        if self._stream is not None:
+            await self._stream.stop()  # flush what is queued first, or it would land twice
+        if record.text:
+            await self.markdown.update(record.text)  # one full render: streamed parts can differ
+        self.meta.update(answer_meta(record))
+        self.set_class(record.outcome != Outcome.OK, "failed")
+        if self.parent is not None:  # show the whole answer once it has its final height
+            self.parent.call_after_refresh(self.parent.scroll_end, animate=False)
+
+
+def answer_meta(record: CallRecord) -> Text:
+    parts = []
+    if record.usage:
+        u = record.usage
+        parts.append(f"{u.total_tokens} tokens ({u.prompt_tokens} in, {u.completion_tokens} out)")
+    parts.append(compact_duration(record.latency_s))
+    if record.ttft_s is not None:
+        parts.append(f"first token {compact_duration(record.ttft_s)}")
+    if record.throttled:
+        parts.append(f"{record.throttled}× 429")
+    text = Text(" · ".join(parts), style="dim")
+    if record.outcome != Outcome.OK:
+        text.append(f"  {record.outcome.replace('_', ' ')}: {record.error}", style="bold")
+    return text
+
+
+class Transcript(VerticalScroll):
+    def __init__(self) -> None:
+        super().__init__(id="transcript")
+
+    def on_mount(self) -> None:
+        self.anchor()  # follow a growing answer to the end, until the user scrolls up
+
+    def add_user(self, text: str) -> None:
+        self.mount(Static(Text(f"› {text}"), classes="user"))
+        self.scroll_end(animate=False)
+
+    async def add_answer(self) -> Answer:
+        answer = Answer()
+        await self.mount(answer)
+        self.scroll_end(animate=False)
+        return answer
+
+    def add_note(self, text: str) -> None:
+        self.mount(Static(Text(text, style="dim italic"), classes="note"))
+        self.scroll_end(animate=False)
+
+
+class ChatPanel(Vertical):
+    def __init__(self) -> None:
+        super().__init__(id="chat")
+        self.border_title = "Chat"
+        self.transcript = Transcript()
+        self.input = ChatInput()
+
+    def compose(self):
+        yield self.transcript
+        yield self.input

@@ -1,0 +1,162 @@
+"""One gauge per bucket: label with its window, a bar, remaining / limit, a ticking countdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ratelimit_tui.core.format import compact_duration, count, window_unit
+from ratelimit_tui.core.model import WindowSource
+from ratelimit_tui.core.quota import BucketState, QuotaState
+
+LOW, CRITICAL = 0.5, 0.2  # shares of quota left below which a gauge turns warning / error
+
+
+def bucket_label(state: BucketState) -> str:
+    """'requests / min', 'project tokens / day', 'priority input tokens / min'."""
+    b = state.bucket
+    name = b.metric.replace("_", " ")
+    if b.scope:
+        name = f"{b.scope} {name}"
+    inferred = b.window_source == WindowSource.INFERRED
+    return f"{name} / {window_unit(b.window_s, inferred)}"
+
+
+def countdown(state: BucketState, now: float) -> str:
+    b = state.bucket
+    if b.limit is None and b.remaining is None:
+        return "n/a"
+    left = state.reset_in(now)
+    projected = state.projected_remaining(now)
+    if left is None:
+        return "reset n/a"
+    if left <= 0 or (b.limit is not None and projected is not None and projected >= b.limit):
+        return "full"
+    if b.metric == "requests" and projected is not None and projected < 1:
+        wait = state.wait_for(1, now)  # what an exhausted bucket's user wants to know
+        if wait is not None:
+            return f"next in {compact_duration(wait)}"
+    return f"resets in {compact_duration(left)}"
+
+
+class BucketGauge(Widget):
+    """Two lines: the label, numbers and countdown; then the bar. Rendered from the clock at
+    every tick, so the countdown is right even after the app was busy."""
+
+    DEFAULT_CSS = "BucketGauge { height: 2; }"
+
+    def __init__(self, bucket_id: str, clock: Callable[[], float]) -> None:
+        super().__init__(id=f"gauge-{bucket_id}", classes="gauge")
+        self.bucket_id = bucket_id
+        self.clock = clock
+        self.state: BucketState | None = None
+        self.binding = False
+
+    def show(self, state: BucketState, binding: bool) -> None:
+        self.state, self.binding = state, binding
+        self.refresh()
+
+    def colour(self, fraction: float) -> str:
+        variables = self.app.theme_variables
+        key = "error" if fraction < CRITICAL else "warning" if fraction < LOW else "success"
+        return variables.get(key, {"error": "red", "warning": "yellow"}.get(key, "green"))
+
+    def render(self) -> Text:
+        state, width = self.state, max(10, self.size.width)
+        if state is None:
+            return Text("")
+        now = self.clock()
+        b = state.bucket
+        right = Text()
+        if state.stale:
+            right.append(f"stale {compact_duration(state.age(now))}  ", style="dim italic")
+        right.append(f"{count(b.remaining)} / {count(b.limit)}")
+        right.append(f"  {countdown(state, now)}", style="dim")
+        room = width - right.cell_len - 1
+        inferred = b.window_source == WindowSource.INFERRED
+        # The most that fits: the label, then the binding mark, then the '(inferred)' note.
+        for binding, note in ((" ◆ binding", " (inferred)"), (" ◆ binding", ""), (" ◆", "")):
+            head = Text(bucket_label(state), style="bold")
+            if inferred and note:
+                head.append(note, style="dim")
+            if self.binding:
+                head.append(binding, style="bold")
+            if head.cell_len <= room:
+                break
+        head.truncate(max(0, room), overflow="ellipsis")
+        line = head + Text(" " * max(1, width - head.cell_len - right.cell_len)) + right
+        line.truncate(width)
+        return Text("\n").join([line, self._bar(state, now, width)])
+
+    def _bar(self, state: BucketState, now: float, width: int) -> Text:
+        b = state.bucket
+        fraction, projected = b.fraction, state.projected_fraction(now)
+        if fraction is None or projected is None:
+            why = "no limit sent" if b.limit is None else "no remaining sent"
+            return Text(f"n/a ({why})", style="dim")
+        label = f" {projected:4.0%}"
+        cells = width - len(label)
+        seen = round(fraction * cells)
+        refill = max(0, round(projected * cells) - seen)
+        colour = self.colour(projected)
+        bar = Text("█" * seen, style=colour)
+        bar.append("▒" * refill, style=f"{colour} dim")  # projected refill, not observed
+        bar.append("░" * (cells - seen - refill), style="dim")
+        bar.append(label, style=colour)
+        return bar
+
+
+class QuotaPanel(VerticalScroll):
+    """The gauges, requests and tokens first, others as they appear."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(id="quota")
+        self.clock = clock
+        self.border_title = "Quota"
+        self.state: QuotaState | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Waiting for the first response's rate-limit headers...", id="quota-empty")
+
+    def show(self, state: QuotaState, now: float, headerless: bool = False) -> None:
+        self.state = state
+        states = state.buckets()
+        empty = self.query_one("#quota-empty", Static)
+        empty.display = not states
+        if headerless and not states:
+            empty.update("This endpoint sent no rate-limit headers: nothing to show yet. "
+                         "(Some, like vLLM or DeepSeek, never do.)")
+        binding = state.binding(now)
+        if binding is not None and (binding.projected_fraction(now) or 0.0) >= 0.999:
+            binding = None  # nothing binds while everything is full
+        gauges = {g.bucket_id: g for g in self.query(BucketGauge)}
+        previous: BucketGauge | None = None
+        for bucket_state in states:  # in display order: a late-comer is mounted in its place
+            bucket_id = bucket_state.bucket.id
+            gauge = gauges.get(bucket_id)
+            if gauge is None:
+                gauge = BucketGauge(bucket_id, self.clock)
+                if previous is None:
+                    self.mount(gauge, before=0)
+                else:
+                    self.mount(gauge, after=previous)
+            gauge.show(bucket_state, binding is not None and binding is bucket_state)
+            previous = gauge
+
+    def tick(self) -> None:
+        """Re-render from the clock: countdowns, projected refills, the binding mark."""
+        if self.state is not None:
+            self.show(self.state, self.clock())
+
+    def needs_tick(self, now: float) -> bool:
+        """Whether anything on a gauge changes with time: a countdown, a refill, an age."""
+        for gauge in self.query(BucketGauge):
+            state = gauge.state
+            if state is not None and (state.stale or (state.reset_in(now) or 0) > 0):
+                return True
+        return False

@@ -1,0 +1,96 @@
+"""The status line, the event log and the last-response panel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import RichLog, Static
+
+from ratelimit_tui.core.events import ResponseObserved
+from ratelimit_tui.core.format import compact_duration
+from ratelimit_tui.core.secret import redact_headers
+
+
+class StatusLine(Static):
+    """Endpoint, model, dialect, connection state, polling, a pending retry."""
+
+    def __init__(self) -> None:
+        super().__init__(id="status")
+
+    def show(self, *, endpoint: str, model: str, dialect: str | None, state: str,
+             poll_s: float | None, retry_in: float | None) -> None:
+        colours = {"live": "green", "demo": "cyan", "stale": "yellow", "error": "red",
+                   "starting": "dim"}
+        line = Text()
+        line.append(" ratelimit-tui ", style="bold reverse")
+        line.append(f" {endpoint} ")
+        line.append("│ ", style="dim")
+        line.append(model)
+        line.append(" │ ", style="dim")
+        line.append(dialect or "no rate-limit headers yet")
+        line.append(" │ ", style="dim")
+        line.append(f"● {state}", style=colours.get(state, ""))
+        line.append(" │ ", style="dim")
+        line.append(f"poll {compact_duration(poll_s)}" if poll_s else "poll off")
+        if retry_in is not None:
+            line.append(f" │ retrying in {compact_duration(retry_in)} (Esc cancels)",
+                        style="bold yellow")
+        self.update(line)
+
+
+class EventLog(RichLog):
+    """429s with their waits, retries, errors with their human messages."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(id="events", max_lines=1000, wrap=True, markup=False, min_width=20)
+        self.clock = clock
+        self.border_title = "Events"
+
+    def add(self, text: str, style: str = "") -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
+        self.write(Text.assemble((stamp + " ", "dim"), (text, style)))
+
+
+class LastResponse(VerticalScroll):
+    """Status, timings, request id, and every header of the last response, the sensitive ones
+    redacted."""
+
+    def __init__(self) -> None:
+        super().__init__(id="last-response")
+        self.border_title = "Last response (F2)"
+        self.body = Static("No response yet.")
+
+    def compose(self):
+        yield self.body
+
+    def show(self, observed: ResponseObserved, latency_s: float | None = None) -> None:
+        snap = observed.snapshot
+        summary = Text.assemble(
+            (f"{snap.status} ", "bold"), f"{observed.kind} · attempt {observed.attempt} · ",
+            f"headers after {observed.ttfb_s * 1000:.0f} ms",
+            f" · total {latency_s * 1000:.0f} ms" if latency_s is not None else "",
+            f"\nrequest {observed.request_id or 'n/a'}")
+        table = Table(show_header=False, box=None, pad_edge=False, expand=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        pairs = redact_headers(observed.headers)
+        pairs.sort(key=lambda pair: not _about_limits(pair[0]))  # the rate-limit ones first
+        for name, value in pairs:
+            table.add_row(Text(name), Text(value))  # values are data, never markup
+        self.body.update(_stack(summary, Text(), table))
+
+
+def _about_limits(name: str) -> bool:
+    name = name.lower()
+    return "ratelimit" in name or name.startswith(("retry-after", "x-should-retry"))
+
+
+def _stack(*renderables):
+    grid = Table.grid(expand=True)
+    for item in renderables:
+        grid.add_row(item)
+    return grid

@@ -1,0 +1,90 @@
+"""The history plot: share of each limit left over time, 429s marked, a switchable window.
+
+plotext is imported after the first frame (it costs more than the rest of the screen), and the
+plot is rebuilt only when the history changed, the window changed or the widget was resized.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.containers import Container
+from textual.widgets import Static
+
+from ratelimit_tui.core.history import WINDOWS, QuotaHistory
+
+WINDOW_NAMES = {300.0: "5 min", 3600.0: "1 h", 86400.0: "24 h"}
+COLOURS = {"requests": "cyan", "tokens": "green"}  # as their gauges; 429s are red
+OTHER_COLOURS = ("magenta", "blue", "yellow", "orange")
+
+
+class HistoryPlot(Container):
+    def __init__(self, history: QuotaHistory, clock: Callable[[], float]) -> None:
+        super().__init__(id="plot")
+        self.history = history
+        self.clock = clock
+        self.window = 300.0
+        self._plot = None  # the PlotextPlot, once loaded
+        self._drawn: tuple | None = None  # what the plot shows: (version, window, size)
+        self._colours: dict[str, str] = {}
+        self._title()
+
+    def compose(self):
+        yield Static("loading the plot...", id="plot-loading")
+
+    def _title(self) -> None:
+        self.border_title = f"History · {WINDOW_NAMES[self.window]} (F3)"
+
+    def load(self) -> None:
+        """Mount the plotext widget; called once the first frame is on screen."""
+        if self._plot is not None:
+            return
+        from textual_plotext import PlotextPlot
+
+        self._plot = PlotextPlot()
+        self.query_one("#plot-loading").remove()
+        self.mount(self._plot)
+        self.call_after_refresh(self.redraw)
+
+    def cycle_window(self) -> None:
+        windows = list(WINDOWS)
+        self.window = windows[(windows.index(self.window) + 1) % len(windows)]
+        self._title()
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Set the figure's data if anything it shows changed; the widget builds it when it
+        next renders (the costly part, which benchmarks/bench_tui.py measures)."""
+        plot = self._plot
+        if plot is None or not self.display or not plot.size.area:
+            return
+        key = (self.history.version, self.window, plot.size)
+        if key == self._drawn:
+            return
+        now = self.clock()
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        series = self.history.series(self.window, now)
+        for bucket_id, points in series.items():
+            colour = COLOURS.get(bucket_id) or self._colours.setdefault(
+                bucket_id, OTHER_COLOURS[len(self._colours) % len(OTHER_COLOURS)])
+            plt.plot([t for t, _ in points], [f * 100 for _, f in points], label=bucket_id,
+                     marker="braille", color=colour)
+        throttles = self.history.throttles(self.window, now)
+        if throttles:
+            plt.scatter(throttles, [0] * len(throttles), marker="x", color="red", label="429")
+        plt.ylim(0, 100)
+        plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
+        plt.xlim(now - self.window, now)
+        ticks = [now - self.window * k / 4 for k in range(4, -1, -1)]
+        fmt = "%H:%M:%S" if self.window <= 3600 else "%H:%M"
+        plt.xticks(ticks, [time.strftime(fmt, time.localtime(t)) for t in ticks])
+        if not series:
+            plt.title("no rate-limit data yet")
+        plot.refresh()
+        self._drawn = key

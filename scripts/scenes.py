@@ -1,0 +1,96 @@
+"""Scenes of the real dashboard in demo mode, played on a scripted clock so that every run draws
+the same screen. Both the snapshot tests and scripts/screenshots.py play them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ratelimit_tui.config import load_settings
+from ratelimit_tui.sim.limiter import Limits
+from ratelimit_tui.sim.server import SimConfig
+from ratelimit_tui.tui.app import RateLimitApp, make_app
+
+START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
+SIZES = {"wide": (120, 36), "narrow": (80, 24)}
+
+
+class ScriptedClock:
+    """Epoch seconds that move only when the scene says so; the simulator's buckets and the
+    dashboard read the same clock."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def scene_app(deterministic: bool = True) -> RateLimitApp:
+    clock = ScriptedClock()
+    settings = load_settings({"demo": True, "poll_s": "off"}, env={})
+    sim = SimConfig(limits=Limits(rpm=20, tpm=4_000), latency_ms=0.0, tokens_per_s=0.0,
+                    clock=clock)
+    options = {"timer": lambda: 0.0} if deterministic else {}
+    return make_app(settings, clock=clock, sim_config=sim, **options)
+
+
+async def settle(pilot) -> None:
+    """Until the client is up, no call is running, and the screen has caught up."""
+    app = pilot.app
+    deadline = time.monotonic() + 20
+    busy = ("chat", "burst", "probe")
+    while app.client is None or any(w.group in busy and w.is_running for w in app.workers):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the scene did not settle")
+        await asyncio.sleep(0.02)
+    await pilot.pause(0.3)  # the plot redraw is coalesced over 0.25 s
+    await pilot.pause()
+
+
+async def say(pilot, text: str) -> None:
+    chat_input = pilot.app.query_one("#chat-input")
+    chat_input.value = text
+    await chat_input.action_submit()
+    await settle(pilot)
+
+
+async def history(pilot, minutes: int = 4) -> None:
+    """A few minutes of quota use, so the plot has something to show."""
+    clock = pilot.app.clock
+    for step in range(minutes * 4):
+        clock.now += 15
+        await say(pilot, f"/burst {3 + (step * 7) % 9}")
+
+
+async def start(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("f5")
+    await settle(pilot)
+
+
+async def after_history(pilot, minutes: int, pause_s: float, line: str) -> None:
+    await settle(pilot)
+    await history(pilot, minutes)
+    pilot.app.clock.now += pause_s
+    await say(pilot, line)
+    pilot.app.clock.now += 1
+    pilot.app.tick()
+    await pilot.pause()
+
+
+async def chat(pilot) -> None:
+    await after_history(pilot, 2, 30, "How close am I to my rate limit?")
+
+
+async def burst(pilot) -> None:
+    await after_history(pilot, 4, 20, "/burst 40")
+
+
+async def headers(pilot) -> None:
+    await start(pilot)
+    await pilot.press("f2")
+    await pilot.pause()
+
+
+SCENES = {"start": start, "chat": chat, "burst": burst, "headers": headers}

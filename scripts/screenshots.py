@@ -1,0 +1,36 @@
+"""Regenerate the SVGs in screenshots/ from the real app in demo mode.
+
+usage: python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scenes import SCENES, SIZES, scene_app
+
+OUT = Path(__file__).parent.parent / "screenshots"
+SHOTS = [("start", "wide"), ("chat", "wide"), ("burst", "wide"), ("headers", "wide"),
+         ("chat", "narrow")]
+
+
+async def shoot(scene: str, size: str) -> Path:
+    app = scene_app(deterministic=False)
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await SCENES[scene](pilot)
+        path = OUT / f"{scene}-{size}.svg"
+        path.write_text(app.export_screenshot(title=f"ratelimit-tui · {scene}"))
+    return path
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for scene, size in SHOTS:
+        print(asyncio.run(shoot(scene, size)))
+
+
+if __name__ == "__main__":
+    main()

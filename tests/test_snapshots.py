@@ -1,0 +1,27 @@
+"""Screens of the real dashboard on the embedded simulator, on a scripted clock: each must match
+its SVG in tests/__snapshots__. After an intended change: pytest --snapshot-update."""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from scenes import SCENES, SIZES, scene_app
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """The plot's time axis and the log's stamps are local times: make them the same here."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("scene, size", [("start", "wide"), ("chat", "wide"), ("burst", "wide"),
+                                         ("start", "narrow"), ("chat", "narrow")])
+def test_scene(snap_compare, scene, size):
+    assert snap_compare(scene_app(), run_before=SCENES[scene], terminal_size=SIZES[size])

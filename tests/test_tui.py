@@ -1,0 +1,265 @@
+"""The real dashboard, driven by Pilot against the embedded simulator over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import time
+
+import pytest
+from textual import events
+from tui_helpers import demo_app, finished, ready, send, wait_until
+
+from ratelimit_tui.config import load_settings
+from ratelimit_tui.core.events import Outcome
+from ratelimit_tui.tui.app import make_app
+from ratelimit_tui.tui.messages import CallFinished, QuotaUpdated, RetryWaiting
+from ratelimit_tui.tui.widgets.chat import ChatInput, Transcript
+from ratelimit_tui.tui.widgets.gauges import BucketGauge
+from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
+
+
+def log_text(app) -> str:
+    """The event log's text, wrapped lines joined again."""
+    return " ".join(" ".join(line.text for line in app.query_one(EventLog).lines).split())
+
+
+def screen_text(app) -> str:
+    """What the screen shows, as text (the SVG screenshot, unescaped)."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+def recorder():
+    messages = []
+    return messages, messages.append
+
+
+async def test_a_message_moves_the_gauges_and_is_answered():
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "What is my quota?")
+        (record,) = await finished(pilot, messages)
+        assert record.ok and "What is my quota?" in record.text
+        kinds = [type(m).__name__ for m in messages if isinstance(m, QuotaUpdated | CallFinished)]
+        assert kinds.index("QuotaUpdated") < kinds.index("CallFinished")
+        await pilot.pause()
+        gauges = {g.bucket_id: g for g in app.query(BucketGauge)}
+        assert gauges["requests"].state.bucket.remaining == 19
+        rendered = gauges["tokens"].render().plain
+        assert "tokens / min" in rendered and "/ 4,000" in rendered
+        transcript = app.query_one(Transcript)
+        assert "What is my quota?" in str(transcript.children[-2].render())
+        assert "tokens (" in str(app.query_one(".answer .meta").render())
+        assert app.query_one(StatusLine).render().plain.count("● live") == 1
+
+
+async def test_gauges_move_at_the_first_byte_not_the_end():
+    messages, hook = recorder()
+    app = demo_app(tokens_per_s=40.0)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "stream please")
+        await wait_until(pilot, lambda: any(isinstance(m, QuotaUpdated) for m in messages))
+        await pilot.pause(0.05)  # not pause(): that waits for idle, i.e. the end of the stream
+        assert not any(isinstance(m, CallFinished) for m in messages)  # still streaming
+        assert app.query_one("#gauge-requests").state.bucket.remaining == 19
+        await finished(pilot, messages)
+
+
+async def test_escape_cancels_and_keeps_the_partial_answer():
+    messages, hook = recorder()
+    app = demo_app(tokens_per_s=20.0)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "a long answer please")
+        await wait_until(pilot, lambda: len(app.query_one(".answer Markdown").source) > 10)
+        await pilot.press("escape")
+        (record,) = await finished(pilot, messages)
+        assert record.outcome == Outcome.CANCELLED and record.text
+        await pilot.pause()
+        assert app.query_one(".answer Markdown").source == record.text
+        assert "cancelled" in str(app.query_one(".answer .meta").render())
+
+
+async def test_burst_drains_the_limit_into_429s_and_the_plot():
+    messages, hook = recorder()
+    app = demo_app(limits=__import__("ratelimit_tui.sim.limiter").sim.limiter.Limits(5, 4000))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/burst 12")
+        records = await finished(pilot, messages, kind="burst", count=12)
+        assert sum(r.status == 429 for r in records) == 7
+        await wait_until(pilot, lambda: "burst of 12" in log_text(app))
+        assert "burst of 12: 5 ok, 7× 429" in log_text(app)
+        assert app.query_one("#gauge-requests").state.bucket.remaining == 0
+        assert app.history.throttles(300.0, time.time())
+        await pilot.pause()
+        assert "next in" in app.query_one("#gauge-requests").render().plain
+
+
+async def test_429_retry_is_shown_and_succeeds():
+    from ratelimit_tui.sim.limiter import Limits
+
+    messages, hook = recorder()
+    app = demo_app(limits=Limits(rpm=1, tpm=4000, minute_s=1.0))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "one")
+        await finished(pilot, messages)
+        await send(pilot, "two")
+        await wait_until(pilot, lambda: any(isinstance(m, RetryWaiting) for m in messages))
+        await pilot.pause()
+        assert "retrying in" in app.query_one(StatusLine).render().plain
+        assert "retrying in" in log_text(app)
+        records = await finished(pilot, messages, count=2)
+        assert records[1].ok and records[1].throttled == 1
+
+
+async def test_a_burst_of_200_leaves_the_input_responsive():
+    messages, hook = recorder()
+    app = demo_app(latency_ms=400.0)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/burst 200")
+        chat_input = app.query_one(ChatInput)
+        for key in "typing":  # straight to the input: pilot.press would wait for the burst
+            chat_input.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: chat_input.value == "typing", timeout=5)
+        done = [m for m in messages if isinstance(m, CallFinished)]
+        assert len(done) < 200, "the keys were handled only after the burst"
+        await finished(pilot, messages, kind="burst", count=200)
+
+
+def no_retries(**flags):
+    settings = load_settings(flags, env={"OPENAI_API_KEY": "sk-test"})
+    return dataclasses.replace(settings, max_retries=0)
+
+
+@pytest.mark.parametrize("fault, outcome, phrase", [
+    ("401", Outcome.AUTH, "key was rejected"),
+    ("500", Outcome.SERVER, "server error 500"),
+    ("503", Outcome.SERVER, "HTML error page"),
+    ("refused", Outcome.CONNECTION, "connection refused"),
+])
+async def test_failures_show_in_the_log_and_keep_the_transcript(fault, outcome, phrase,
+                                                                 unused_tcp_port):
+    messages, hook = recorder()
+    if fault == "refused":
+        app = make_app(no_retries(base_url=f"http://127.0.0.1:{unused_tcp_port}/v1"))
+    else:
+        app = demo_app(no_retries(demo=True, poll_s="off"), faults={fault: 1.0})
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "first words")
+        (record,) = await finished(pilot, messages)
+        assert record.outcome == outcome
+        await pilot.pause()
+        assert phrase in log_text(app)
+        assert "● error" in app.query_one(StatusLine).render().plain
+        assert "first words" in str(app.query_one(".user").render())
+        assert app.is_running
+
+
+async def test_garbage_headers_are_reported_once_and_nothing_breaks():
+    messages, hook = recorder()
+    app = demo_app(faults={"garbage": 1.0})
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        for text in ("one", "two"):
+            await send(pilot, text)
+            await finished(pilot, messages, count=1 if text == "one" else 2)
+        await pilot.pause()
+        assert log_text(app).count("unreadable") == 1
+        assert "n/a" in app.query_one("#gauge-requests").render().plain
+
+
+async def test_commands_and_input_history():
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/model sim-echo")
+        assert app.client.model == "sim-echo"
+        assert "sim-echo" in app.query_one(StatusLine).render().plain
+        await send(pilot, "/poll 2")
+        assert app.poll_s == 2.0 and "poll 2s" in app.query_one(StatusLine).render().plain
+        await finished(pilot, messages, kind="probe")
+        await send(pilot, "/poll off")
+        assert app.poll_s is None
+        await send(pilot, "/nonsense")
+        assert "unknown command /nonsense" in log_text(app)
+        await send(pilot, "hello")
+        await finished(pilot, messages)
+        await send(pilot, "/clear")
+        await pilot.pause()
+        assert not app.query_one(Transcript).children and app.conversation == []
+        await pilot.press("up")
+        assert app.query_one(ChatInput).value == "/clear"
+        await pilot.press("up", "up")
+        assert app.query_one(ChatInput).value == "/nonsense"
+        await send(pilot, "/help")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_last_response_panel_redacts_sensitive_headers():
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await pilot.press("f5")
+        await finished(pilot, messages, kind="probe")
+        await pilot.press("f2")
+        await pilot.pause()
+        panel = app.query_one(LastResponse)
+        assert panel.display
+        shown = app.export_screenshot()
+        panel.scroll_end(animate=False)
+        await pilot.pause()
+        shown += app.export_screenshot()
+        assert "x-ratelimit-remaining-requests" in shown and "x-request-id" in shown
+        assert "org-sim-demo" not in shown and "proj_sim_demo" not in shown
+        assert "sim-cookie" not in shown and "[redacted]" in shown
+        assert "sk-demo-local" not in shown
+
+
+async def test_too_small_terminal_says_so():
+    app = demo_app()
+    async with app.run_test(size=(50, 12)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#too-small").display
+        assert "too small" in screen_text(app)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.query_one("#too-small").display
+
+
+async def test_countdown_ticks_from_its_deadline():
+    from tui_helpers import FROZEN
+
+    from ratelimit_tui.sim.limiter import Limits
+
+    now = [FROZEN]
+    messages, hook = recorder()
+    settings = load_settings({"demo": True, "poll_s": "off"}, env={})
+    from ratelimit_tui.sim.server import SimConfig
+
+    app = make_app(settings, clock=lambda: now[0], sim_config=SimConfig(
+        limits=Limits(rpm=20, tpm=4000), latency_ms=0, tokens_per_s=0))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await pilot.press("f5")
+        await finished(pilot, messages, kind="probe")
+        await pilot.pause()
+        gauge = app.query_one("#gauge-requests")
+        assert "resets in 3s" in gauge.render().plain  # 1 of 20 per minute
+        now[0] += 2  # the app was busy for 2 s: the countdown is still right
+        app.tick()
+        assert "resets in 1s" in gauge.render().plain
+        now[0] += 5
+        app.tick()
+        assert "full" in gauge.render().plain

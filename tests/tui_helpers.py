@@ -1,0 +1,56 @@
+"""Building the real app for tests: the embedded simulator, fast and deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ratelimit_tui.config import Settings, load_settings
+from ratelimit_tui.sim.limiter import Limits
+from ratelimit_tui.sim.server import SimConfig
+from ratelimit_tui.tui.app import RateLimitApp, make_app
+
+FROZEN = 1_780_000_000.0  # 2026-05-28T20:26:40Z
+
+
+def demo_app(settings: Settings | None = None, **sim) -> RateLimitApp:
+    """The dashboard in demo mode on a quiet simulator: no latency, no teammates, no polling."""
+    config = {"limits": Limits(rpm=20, tpm=4_000), "latency_ms": 0.0, "tokens_per_s": 0.0,
+              **sim}
+    settings = settings or load_settings({"demo": True, "poll_s": "off"}, env={})
+    return make_app(settings, sim_config=SimConfig(**config))
+
+
+async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
+    """Let the app run until `predicate()` holds (no bare sleeps: machines are slow)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.02)
+
+
+async def ready(pilot) -> None:
+    await wait_until(pilot, lambda: pilot.app.client is not None, what="the client")
+
+
+async def send(pilot, text: str) -> None:
+    """Type and submit a line. Not pilot.press("enter"): press waits until the app is idle,
+    which for a streamed answer is after its end."""
+    chat_input = pilot.app.query_one("#chat-input")
+    chat_input.value = text
+    await chat_input.action_submit()
+    await pilot.pause(0.02)
+
+
+async def finished(pilot, messages, kind="chat", count=1):
+    """Wait for `count` CallFinished messages of this kind; return their records."""
+    from ratelimit_tui.tui.messages import CallFinished
+
+    def records():
+        return [m.record for m in messages if isinstance(m, CallFinished)
+                and m.record.kind == kind]
+
+    await wait_until(pilot, lambda: len(records()) >= count, what=f"{count} {kind} call(s)")
+    await asyncio.sleep(0)
+    return records()
