@@ -3,14 +3,15 @@ them, so `--help` and the dashboard's first frame stay fast."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ratelimit_tui import __version__
 from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
+    import argparse
+
     from ratelimit_tui.locations import config_file
 
     parser = argparse.ArgumentParser(
@@ -81,17 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace, **given):
+def _settings(fail, **given):
     """Settings from the config file, the environment and the flags the user gave."""
     from ratelimit_tui.config import ConfigError, load_settings
 
     try:
         return load_settings({k: v for k, v in given.items() if v is not None})
     except ConfigError as exc:
-        parser.exit(2, f"ratelimit-tui: {exc}\n")
+        fail(str(exc))
 
 
 def _positive_int(text: str) -> int:
+    import argparse
+
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
@@ -99,6 +102,8 @@ def _positive_int(text: str) -> int:
 
 
 def _fault(text: str) -> tuple[str, float]:
+    import argparse
+
     from ratelimit_tui.commands.sim import parse_fault
 
     try:
@@ -108,6 +113,9 @@ def _fault(text: str) -> tuple[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # the usual start: skip building the parser, it is on the way to the first frame
+        return _dashboard(_fail, {})
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "inspect":
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "probe":
         from ratelimit_tui.commands import probe
 
-        settings = _settings(parser, args, base_url=args.base_url, model=args.model,
+        settings = _settings(_fail, base_url=args.base_url, model=args.model,
                              demo=args.demo or None)
         if settings.demo and not args.demo:
             parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
@@ -140,10 +148,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config file: {config_file()}")
         print(f"data:        {data_dir()}")
         return 0
-    settings = _settings(parser, args, base_url=args.base_url, model=args.model,
-                         poll_s=args.poll, stream=False if args.no_stream else None,
-                         theme=args.theme, demo=args.demo or None)
+    return _dashboard(parser.error, dict(
+        base_url=args.base_url, model=args.model, poll_s=args.poll,
+        stream=False if args.no_stream else None, theme=args.theme, demo=args.demo or None))
+
+
+def _dashboard(fail, flags: dict) -> int:
+    import gc
+
+    # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
+    # garbage worth collecting; the app turns the collector back on after its first frame.
+    gc.disable()
+    settings = _settings(fail, **flags)
     from ratelimit_tui.tui.app import make_app
 
     make_app(settings).run()
     return 0
+
+
+def _fail(message: str) -> None:
+    print(f"ratelimit-tui: {message}", file=sys.stderr)
+    raise SystemExit(2)

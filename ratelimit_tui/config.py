@@ -7,7 +7,6 @@ names (`api_key_env`, default OPENAI_API_KEY), so the file can be shared and com
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -92,6 +91,8 @@ def parse_poll(value: Any, where: str) -> float | None:
 def from_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    import tomllib  # only when there is a file: it is on the way to the first frame
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -121,3 +121,18 @@ def test_concurrent_responses_keep_the_lowest_value():
     later = parse_rate_limit_headers(openai_headers(58, 500, "2s", "5s"), T0 + 3)
     state.update(later)  # seconds later, a refill is real news
     assert state.get("requests").bucket.remaining == 58
+
+
+def test_history_keeps_the_lowest_value_per_slot_and_stays_bounded():
+    from ratelimit_tui.core.history import QuotaHistory, downsample
+
+    history = QuotaHistory()
+    for i in range(20_000):  # 20 000 s of one call a second
+        history.add(T0 + i, "requests", 0.9 if i % 10 else 0.1)
+    now = T0 + 20_000
+    five_min = history.series(300.0, now)["requests"]
+    assert len(five_min) <= 302 and min(f for _, f in five_min) == 0.1
+    day = history.series(86400.0, now)["requests"]
+    assert len(day) <= 290 and all(f == 0.1 for _, f in day)  # a 5-min slot keeps its worst
+    thin = downsample(five_min, now - 300, now, 50)
+    assert len(thin) <= 50 and min(f for _, f in thin) == 0.1

@@ -4,8 +4,10 @@ Textual message, a script can print it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ratelimit_tui.core.model import RateLimitSnapshot
+if TYPE_CHECKING:
+    from ratelimit_tui.core.model import RateLimitSnapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,3 +70,18 @@ class QuotaHistory:
 
     def throttles(self, window: float, now: float) -> list[float]:
         return [t for t, _ in self._throttles[window].points(now - window)]
+
+
+def downsample(points: list[tuple[float, float]], start: float, end: float,
+               bins: int) -> list[tuple[float, float]]:
+    """At most `bins` points over [start, end]: the lowest value in each bin (a limit's worst
+    moment is what a plot of it must not lose), at the bin's middle."""
+    if len(points) <= bins or end <= start:
+        return points
+    width = (end - start) / bins
+    lows: dict[int, float] = {}
+    for t, value in points:
+        index = min(bins - 1, max(0, int((t - start) / width)))
+        if index not in lows or value < lows[index]:
+            lows[index] = value
+    return [(start + (i + 0.5) * width, lows[i]) for i in sorted(lows)]

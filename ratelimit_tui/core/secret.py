@@ -3,7 +3,6 @@ that came from elsewhere (servers quote keys back in error messages)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 # Keys as providers shape them (sk-..., sk-proj-..., sk-ant-..., gsk_..., rk-...), including the
@@ -22,6 +21,8 @@ class Secret:
 
     def fingerprint(self) -> str:
         """A short digest that tells two keys apart without revealing either."""
+        import hashlib
+
         return hashlib.sha256(self._value.encode()).hexdigest()[:12]
 
     def __repr__(self) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 # Go's time.Duration text: one or more number+unit runs. "ms" must be tried before "m".
@@ -66,6 +65,8 @@ def parse_instant(value: str | None) -> float | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
+        from email.utils import parsedate_to_datetime  # rare, and costly to import at start
+
         try:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):

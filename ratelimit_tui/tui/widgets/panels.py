@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import RichLog, Static
@@ -68,6 +67,8 @@ class LastResponse(VerticalScroll):
         yield self.body
 
     def show(self, observed: ResponseObserved, latency_s: float | None = None) -> None:
+        from rich.table import Table
+
         snap = observed.snapshot
         summary = Text.assemble(
             (f"{snap.status} ", "bold"), f"{observed.kind} · attempt {observed.attempt} · ",
@@ -90,6 +91,8 @@ def _about_limits(name: str) -> bool:
 
 
 def _stack(*renderables):
+    from rich.table import Table
+
     grid = Table.grid(expand=True)
     for item in renderables:
         grid.add_row(item)

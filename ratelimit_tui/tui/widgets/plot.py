@@ -12,7 +12,7 @@ from collections.abc import Callable
 from textual.containers import Container
 from textual.widgets import Static
 
-from ratelimit_tui.core.history import WINDOWS, QuotaHistory
+from ratelimit_tui.core.history import WINDOWS, QuotaHistory, downsample
 
 WINDOW_NAMES = {300.0: "5 min", 3600.0: "1 h", 86400.0: "24 h"}
 COLOURS = {"requests": "cyan", "tokens": "green"}  # as their gauges; 429s are red
@@ -69,18 +69,22 @@ class HistoryPlot(Container):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
+        start = now - self.window
+        bins = max(10, plot.size.width - 8)  # about one point per column of the plot area
         series = self.history.series(self.window, now)
         for bucket_id, points in series.items():
+            points = downsample(points, start, now, bins)
             colour = COLOURS.get(bucket_id) or self._colours.setdefault(
                 bucket_id, OTHER_COLOURS[len(self._colours) % len(OTHER_COLOURS)])
             plt.plot([t for t, _ in points], [f * 100 for _, f in points], label=bucket_id,
                      marker="braille", color=colour)
-        throttles = self.history.throttles(self.window, now)
+        throttles = [t for t, _ in downsample(
+            [(t, 0.0) for t in self.history.throttles(self.window, now)], start, now, bins)]
         if throttles:
             plt.scatter(throttles, [0] * len(throttles), marker="x", color="red", label="429")
         plt.ylim(0, 100)
         plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
-        plt.xlim(now - self.window, now)
+        plt.xlim(start, now)
         ticks = [now - self.window * k / 4 for k in range(4, -1, -1)]
         fmt = "%H:%M:%S" if self.window <= 3600 else "%H:%M"
         plt.xticks(ticks, [time.strftime(fmt, time.localtime(t)) for t in ticks])
