@@ -57,6 +57,20 @@ def build_parser():
                        help="print the inspect --json object with a 'call' key")
     probe.add_argument("--demo", action="store_true", help="probe the built-in simulator")
 
+    export = commands.add_parser(
+        "export", help="write the stored calls as CSV, JSON or JSON lines",
+        description="Write the stored calls to stdout: time, endpoint, model, status, "
+        "latency, time to first byte, usage, and each bucket's limit / remaining / reset.")
+    export.add_argument("--since", type=_span, metavar="SPAN",
+                        help="only the last SPAN (90s, 15m, 1h, 7d; default: all)")
+    export.add_argument("--format", choices=("csv", "json", "jsonl"), default="csv")
+    export.add_argument("--endpoint", metavar="URL", help="only this endpoint")
+
+    history = commands.add_parser(
+        "history", help="sum up the stored calls: 429s, lowest remaining, busiest minute")
+    history.add_argument("--since", type=_span, default=86400.0, metavar="SPAN",
+                         help="the last SPAN (default: 24h)")
+
     sim = commands.add_parser(
         "sim", help="serve the OpenAI-compatible simulator until Ctrl-C",
         description="Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) whose "
@@ -101,6 +115,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _span(text: str) -> float:
+    import argparse
+
+    from ratelimit_tui.core.values import parse_span
+
+    seconds = parse_span(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a span like 90s, 15m, 1h or 7d")
+    return seconds
+
+
 def _fault(text: str) -> tuple[str, float]:
     import argparse
 
@@ -135,6 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
                          "server), or pass --demo to probe the built-in simulator")
         return probe.run(settings, args.json)
+    if args.command == "export":
+        from ratelimit_tui.commands import history
+
+        return history.export(args.since, args.format, args.endpoint)
+    if args.command == "history":
+        from ratelimit_tui.commands import history
+
+        return history.summary(args.since)
     if args.command == "sim":
         from ratelimit_tui.commands import sim
 

@@ -44,11 +44,6 @@ class Settings:
     retention_days: float = 7.0
     history: bool = True  # keep calls in the SQLite history
 
-    @property
-    def endpoint_label(self) -> str:
-        """The endpoint as stored with history rows and shown in the header."""
-        return (self.base_url or OPENAI_URL).rstrip("/")
-
     def key_fingerprint(self) -> str:
         return self.api_key.fingerprint() if self.api_key else "none"
 
@@ -150,6 +145,11 @@ def demo_settings(settings: Settings, given: Mapping[str, Any]) -> Settings:
     model = settings.model if settings.model in SIM_MODELS else DEMO_MODEL
     return replace(settings, demo=True, base_url=None, api_key=Secret("sk-demo-local"),
                    model=model, probe_model=None, poll_s=given.get("poll_s", DEMO_POLL_S))
+
+
+def history_endpoint(settings: Settings) -> str:
+    """The endpoint as history rows name it; the simulator's port changes every run."""
+    return "demo" if settings.demo else (settings.base_url or OPENAI_URL).rstrip("/")
 
 
 def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:

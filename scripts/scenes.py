@@ -28,7 +28,7 @@ class ScriptedClock:
 
 def scene_app(deterministic: bool = True) -> RateLimitApp:
     clock = ScriptedClock()
-    settings = load_settings({"demo": True, "poll_s": "off"}, env={})
+    settings = load_settings({"demo": True, "poll_s": "off", "history": False}, env={})
     sim = SimConfig(limits=Limits(rpm=20, tpm=4_000), latency_ms=0.0, tokens_per_s=0.0,
                     clock=clock)
     options = {"timer": lambda: 0.0} if deterministic else {}

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from textual import events
-from tui_helpers import demo_app, finished, ready, send, wait_until
+from tui_helpers import demo_app, finished, probe, ready, send, wait_until
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.core.events import Outcome
@@ -210,9 +210,7 @@ async def test_last_response_panel_redacts_sensitive_headers():
     messages, hook = recorder()
     app = demo_app()
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
-        await ready(pilot)
-        await pilot.press("f5")
-        await finished(pilot, messages, kind="probe")
+        await probe(pilot, messages)
         await pilot.press("f2")
         await pilot.pause()
         panel = app.query_one(LastResponse)
@@ -251,9 +249,7 @@ async def test_countdown_ticks_from_its_deadline():
     app = make_app(settings, clock=lambda: now[0], sim_config=SimConfig(
         limits=Limits(rpm=20, tpm=4000), latency_ms=0, tokens_per_s=0))
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
-        await ready(pilot)
-        await pilot.press("f5")
-        await finished(pilot, messages, kind="probe")
+        await probe(pilot, messages)
         await pilot.pause()
         gauge = app.query_one("#gauge-requests")
         assert "resets in 3s" in gauge.render().plain  # 1 of 20 per minute
@@ -263,3 +259,32 @@ async def test_countdown_ticks_from_its_deadline():
         now[0] += 5
         app.tick()
         assert "full" in gauge.render().plain
+
+
+async def test_history_continues_after_a_restart():
+    messages, hook = recorder()
+    first = demo_app()
+    async with first.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await probe(pilot, messages)
+    second = demo_app()
+    async with second.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        assert second.plot.history is second.history
+        assert second.history.series(300.0, time.time())["requests"]  # before any call
+
+
+async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
+    from ratelimit_tui.locations import history_db
+
+    path = history_db()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"definitely not sqlite " * 50)
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await wait_until(pilot, lambda: "in memory only" in log_text(app))
+        await send(pilot, "still works?")
+        (record,) = await finished(pilot, messages)
+        assert record.ok and app.history.version > 0
+    assert path.read_bytes() == b"definitely not sqlite " * 50

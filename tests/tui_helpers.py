@@ -54,3 +54,11 @@ async def finished(pilot, messages, kind="chat", count=1):
     await wait_until(pilot, lambda: len(records()) >= count, what=f"{count} {kind} call(s)")
     await asyncio.sleep(0)
     return records()
+
+
+async def probe(pilot, messages):
+    """Once the client is up, press F5 and wait for the probe to finish."""
+    await ready(pilot)
+    await pilot.press("f5")
+    (record,) = await finished(pilot, messages, kind="probe")
+    return record

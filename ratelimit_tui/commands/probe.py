@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 
 from ratelimit_tui.commands.report import snapshot_table
-from ratelimit_tui.config import Settings, endpoint_of
+from ratelimit_tui.config import Settings, endpoint_of, history_endpoint
 from ratelimit_tui.core.events import CallRecord
 
 # A 429 still carries the rate-limit headers the user asked for.
@@ -35,6 +35,25 @@ async def _probe(settings: Settings, base_url: str | None) -> CallRecord:
         await client.aclose()
 
 
+def remember(settings: Settings, record: CallRecord) -> None:
+    """Keep the probe in the history the dashboard plots; a history that cannot be written is
+    worth a line on stderr, not a failed probe."""
+    from ratelimit_tui.core.store import HistoryStore, StoreError
+    from ratelimit_tui.locations import history_db
+
+    def complain(message: str) -> None:
+        print(f"ratelimit-tui probe: {message}", file=sys.stderr)
+
+    try:
+        store = HistoryStore(history_db(), on_error=complain,
+                             retention_days=settings.retention_days, batch_s=0.01)
+    except StoreError as exc:
+        complain(f"history not kept: {exc}")
+        return
+    store.add(record, history_endpoint(settings), settings.key_fingerprint())
+    store.close()
+
+
 def run(settings: Settings, as_json: bool) -> int:
     if settings.demo:
         from ratelimit_tui.sim.embedded import EmbeddedSimulator
@@ -44,6 +63,8 @@ def run(settings: Settings, as_json: bool) -> int:
             record = asyncio.run(_probe(settings, sim.base_url))
     else:
         record = asyncio.run(_probe(settings, None))
+    if settings.history:
+        remember(settings, record)
     if record.outcome not in REPORTED or record.snapshot is None:
         print(f"ratelimit-tui probe: {record.error}", file=sys.stderr)
         return 1

@@ -154,3 +154,15 @@ def iso_utc(epoch_s: float | None) -> str | None:
     except (OverflowError, OSError, ValueError):  # beyond what a datetime can show
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_span(text: str) -> float | None:
+    """'90s', '15m', '1h30m', '7d': a span of time back from now, for --since."""
+    days, _, rest = text.strip().partition("d") if "d" in text else ("0", "", text.strip())
+    if not days.isdigit():
+        return None
+    seconds = parse_go_duration(rest) if rest else 0.0
+    if seconds is None:
+        return None
+    total = int(days) * 86400 + seconds
+    return total if total > 0 else None

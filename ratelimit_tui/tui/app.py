@@ -21,7 +21,13 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from ratelimit_tui.config import ConfigError, Settings, endpoint_of, parse_poll
+from ratelimit_tui.config import (
+    ConfigError,
+    Settings,
+    endpoint_of,
+    history_endpoint,
+    parse_poll,
+)
 from ratelimit_tui.core.events import CallRecord, Event, Outcome, ResponseObserved, RetryScheduled
 from ratelimit_tui.core.format import compact_duration, count
 from ratelimit_tui.core.history import QuotaHistory
@@ -29,6 +35,7 @@ from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.messages import (
     CallFinished,
     ClientReady,
+    HistoryProblem,
     QuotaUpdated,
     RetryWaiting,
     StartupFailed,
@@ -77,6 +84,7 @@ class RateLimitApp(App[None]):
         self.history = QuotaHistory()
         self.client = None  # QuotaClient, once the SDK is loaded
         self.sim = None  # EmbeddedSimulator in demo mode
+        self.store = None  # HistoryStore, unless the file cannot be used
         self.model = settings.model
         self.poll_s = settings.poll_s
         self.conversation: list[dict[str, str]] = []
@@ -153,11 +161,36 @@ class RateLimitApp(App[None]):
         except Exception as exc:  # a port, an import: say what, keep running
             self.post_message(StartupFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ClientReady(base_url))
+        self.post_message(ClientReady(base_url, *self.open_history()))
+
+    def open_history(self) -> tuple:
+        """(store, the plot's history so far, error): from the writer thread's side of start-up.
+        Any failure leaves the dashboard on its in-memory history."""
+        if not self.settings.history:
+            return None, None, None
+        from ratelimit_tui.core.store import HistoryStore, StoreError, load_recent
+        from ratelimit_tui.locations import history_db
+
+        path = history_db()
+        try:
+            store = HistoryStore(path, retention_days=self.settings.retention_days,
+                                 on_error=lambda text: self.post_message(HistoryProblem(text)))
+            loaded = load_recent(path, history_endpoint(self.settings),
+                                 self.settings.key_fingerprint(), self.clock())
+        except StoreError as exc:
+            return None, None, str(exc)
+        return store, loaded, None
 
     def on_client_ready(self, message: ClientReady) -> None:
         from ratelimit_tui.core.client import QuotaClient
 
+        self.store = message.store
+        if message.history is not None:  # no call has been made yet: nothing to merge
+            self.history = self.plot.history = message.history
+            self.schedule_plot()
+        if message.store_error:
+            self.events.add(f"history: {message.store_error}; keeping it in memory only",
+                            "yellow")
         self.client = QuotaClient(endpoint_of(self.settings, message.base_url), self.model,
                                   self.settings.probe_model, on_event=self.client_event,
                                   clock=self.clock, timer=self.timer)
@@ -176,6 +209,9 @@ class RateLimitApp(App[None]):
             text, self.pending = self.pending, None
             self.send_chat(text)
 
+    def on_history_problem(self, message: HistoryProblem) -> None:
+        self.events.add(message.text, "yellow")
+
     def on_startup_failed(self, message: StartupFailed) -> None:
         self.connection = "error"
         self.events.add(f"could not start: {message.error}", "bold red")
@@ -184,6 +220,8 @@ class RateLimitApp(App[None]):
     async def on_unmount(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+        if self.store is not None:
+            self.store.close()  # writes what is queued
         if self.sim is not None:
             self.sim.stop()
 
@@ -240,6 +278,9 @@ class RateLimitApp(App[None]):
     async def on_call_finished(self, message: CallFinished) -> None:
         record = message.record
         self.retry_until = None
+        if self.store is not None:
+            self.store.add(record, history_endpoint(self.settings),
+                           self.settings.key_fingerprint())
         if record.outcome in BROKEN:
             self.connection = "error"
         elif record.status is not None:

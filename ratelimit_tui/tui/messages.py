@@ -30,11 +30,22 @@ class CallFinished(Message):
 
 
 class ClientReady(Message):
-    """The SDK is imported and, in demo mode, the simulator listens."""
+    """The SDK is imported, in demo mode the simulator listens, and the stored history of this
+    endpoint is loaded (or `store_error` says why not)."""
 
-    def __init__(self, base_url: str | None) -> None:
+    def __init__(self, base_url: str | None, store=None, history=None,
+                 store_error: str | None = None) -> None:
         super().__init__()
         self.base_url = base_url
+        self.store, self.history, self.store_error = store, history, store_error
+
+
+class HistoryProblem(Message):
+    """The history file could not be written (or can be again)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class StartupFailed(Message):

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# First frame and idle CPU, measured black-box in a real pty (tmux), the way the product is
+# judged: with the terminal tools of the workplace (TOOLS, default ../shared/tools), which time
+# the first frame against a hello-world Textual app started the same way.
+# usage: bash benchmarks/bench_terminal.sh   (writes benchmarks/results/terminal.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS=${TOOLS:-../shared/tools}
+BIN=$PWD/.venv/bin
+OUT=benchmarks/results/terminal.txt
+PORT=8791
+{
+  echo "# first frame, demo mode (no key): ratelimit-tui vs hello-world Textual"
+  python3 "$TOOLS/tui_first_frame.py" --runs 11 --expect 'Waiting for the first' \
+    --vs-expect HELLO-READY --vs "$BIN/python" "$TOOLS/hello_textual.py" -- "$BIN/ratelimit-tui" | tail -3
+  echo "# idle CPU, demo mode: embedded simulator, 2 teammates, polling every 10 s"
+  python3 "$TOOLS/tui_idle_cpu.py" --expect 'requests / min' --settle 3 --measure 30 \
+    -- "$BIN/ratelimit-tui" | tail -2
+  echo "# idle CPU, real endpoint (a separate simulator), countdowns ticking, no polling"
+  "$BIN/ratelimit-tui" sim --port $PORT --rpm 2 --latency-ms 0 >/dev/null 2>&1 &
+  SIM=$!
+  trap 'kill $SIM 2>/dev/null' EXIT
+  sleep 1.5
+  python3 "$TOOLS/tui_idle_cpu.py" --expect 'resets in [23]\d' --settle 1 --measure 20 \
+    --env OPENAI_API_KEY=sk-bench --env RATELIMIT_TUI_DATA_DIR=/tmp/rlt-bench \
+    -- "$BIN/ratelimit-tui" --base-url http://127.0.0.1:$PORT/v1 --poll 600 | tail -2
+} | tee "$OUT"

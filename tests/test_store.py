@@ -1,0 +1,249 @@
+"""The SQLite history: round trip, crash safety, concurrent writers, bad files, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ratelimit_tui.core.events import CallRecord, Usage
+from ratelimit_tui.core.headers import parse_rate_limit_headers
+from ratelimit_tui.core.store import HistoryStore, StoreError, load_recent, read_calls
+
+NOW = time.time()
+
+
+def record(i: int = 0, remaining: int = 50, status: int = 200, t: float | None = None):
+    t = NOW - 100 + i if t is None else t
+    snap = parse_rate_limit_headers({
+        "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": str(remaining),
+        "x-ratelimit-reset-requests": "10s", "x-ratelimit-limit-tokens": "1000",
+        "x-ratelimit-remaining-tokens": "900", "x-ratelimit-reset-tokens": "6s"}, t, status)
+    return CallRecord(kind="chat", model="gpt-4o-mini", started_at=t,
+                      outcome="ok" if status == 200 else "rate_limited", status=status,
+                      attempts=1, throttled=int(status == 429), latency_s=0.25, ttfb_s=0.05,
+                      ttft_s=None, usage=Usage(10, 5, 15), request_id=f"req_{i}",
+                      snapshot=snap)
+
+
+def store_at(path, **options) -> HistoryStore:
+    return HistoryStore(path, batch_s=0.01, **options)
+
+
+def count_rows(path) -> int:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+
+def test_round_trip_and_plot_history(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    store = store_at(path)
+    for i in range(30):
+        store.add(record(i, remaining=60 - i, status=429 if i == 29 else 200), "https://x/v1",
+                  "fp1")
+    store.add(record(0), "https://other/v1", "fp1")
+    store.close()
+    calls = list(read_calls(path, endpoint="https://x/v1"))
+    assert len(calls) == 30
+    first = calls[0]
+    assert (first["model"], first["status"], first["latency_ms"], first["total_tokens"]) == (
+        "gpt-4o-mini", 200, 250.0, 15)
+    assert first["buckets"][0] == {"id": "requests", "metric": "requests", "scope": None,
+                                   "window_s": None, "limit": 60,
+                                   "remaining": 60, "reset_s": 10.0}
+    history = load_recent(path, "https://x/v1", "fp1", NOW)
+    requests = history.series(300.0, NOW)["requests"]
+    assert min(f for _, f in requests) == pytest.approx(31 / 60)
+    assert len(history.throttles(300.0, NOW)) == 1
+    assert load_recent(path, "https://x/v1", "other-key", NOW).series(300.0, NOW) == {}
+
+
+def test_file_is_private(tmp_path):
+    path = tmp_path / "data" / "history.sqlite3"
+    store_at(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_killed_writer_loses_no_committed_row(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        from test_store import record
+        from ratelimit_tui.core.store import HistoryStore, row_of
+        store = HistoryStore.__new__(HistoryStore)
+        from ratelimit_tui.core.store import connect
+        store._connection = connect(__import__("pathlib").Path({str(path)!r}))
+        for batch in range(10_000):
+            store._write([row_of(record(i), "e", "k") for i in range(20)])
+            print((batch + 1) * 20, flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    committed = 0
+    while committed < 2_000:
+        committed = int(proc.stdout.readline())
+    proc.kill()  # SIGKILL, mid-write
+    proc.wait()
+    rows = count_rows(path)
+    assert rows >= committed
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_concurrent_writers_share_the_file(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        from pathlib import Path
+        from test_store import record
+        from ratelimit_tui.core.store import HistoryStore
+        store = HistoryStore(Path({str(path)!r}), batch_s=0.005)
+        for i in range(400):
+            store.add(record(i), "e", sys.argv[1])
+        store.close(timeout=30)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, f"writer{n}"]) for n in range(3)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    assert count_rows(path) == 1200
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"this is not a database, just some bytes" * 100, "not usable"),
+    (b"SQLite format 3\x00" + b"\xff" * 200, "not usable"),
+])
+def test_a_corrupt_file_is_reported_and_left_alone(tmp_path, content, phrase):
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=phrase):
+        store_at(path)
+    assert path.read_bytes() == content
+
+
+def test_a_foreign_database_is_left_alone(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="another program"):
+        store_at(path)
+    assert path.read_bytes() == before
+
+
+def test_an_unwritable_place_is_reported(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    with pytest.raises(StoreError, match="cannot create"):
+        store_at(blocker / "history.sqlite3")
+
+
+def test_a_full_disk_keeps_rows_in_memory_and_recovers(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    problems = []
+    store = store_at(path, max_pages=12, on_error=problems.append)
+    for i in range(400):
+        store.add(record(i), "e", "k")
+    deadline = time.monotonic() + 10
+    while not problems and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert problems and "full" in problems[0]
+    store._connection.execute("PRAGMA max_page_count = 1000000")  # space again
+    store.add(record(400), "e", "k")
+    store.close()
+    assert "writing again" in problems[-1]
+    assert count_rows(path) == 401  # nothing lost
+
+
+def test_a_locked_file_is_reported_and_written_later(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    store_at(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    problems = []
+    store = store_at(path, busy_s=0.05, on_error=problems.append)
+    store.add(record(1), "e", "k")
+    deadline = time.monotonic() + 10
+    while not problems and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert problems and "locked" in problems[0]
+    holder.execute("COMMIT")
+    holder.close()
+    store.close()
+    assert count_rows(path) == 1
+
+
+def test_retention_prunes_old_rows(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    store = store_at(path, retention_days=1)
+    store.add(record(0, t=NOW - 3 * 86400), "e", "k")
+    store.add(record(1), "e", "k")
+    store.close()
+    store_at(path, retention_days=1).close()  # prunes on start
+    assert count_rows(path) == 1
+
+
+def run_cli(*args, data_dir):
+    env = {**os.environ, "RATELIMIT_TUI_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "ratelimit_tui", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+@pytest.fixture
+def filled(tmp_path):
+    data = tmp_path / "data"
+    store = store_at(data / "history.sqlite3")
+    for i in range(10):
+        store.add(record(i, remaining=60 - i, status=429 if i == 9 else 200),
+                  "https://api.openai.com/v1", "fp")
+    store.add(record(0, t=NOW - 7200), "https://api.openai.com/v1", "fp")  # two hours ago
+    store.close()
+    return data
+
+
+def test_export_csv_json_jsonl_read_back(filled):
+    rows = list(csv.DictReader(io.StringIO(
+        run_cli("export", "--since", "1h", data_dir=filled).stdout)))
+    assert len(rows) == 10
+    assert rows[0]["requests_remaining"] == "60" and rows[0]["tokens_limit"] == "1000"
+    assert rows[0]["status"] == "200" and rows[0]["endpoint"] == "https://api.openai.com/v1"
+    everything = json.loads(run_cli("export", "--format", "json", data_dir=filled).stdout)
+    assert len(everything) == 11
+    assert everything[-1]["buckets"]["requests"]["remaining"] == 51
+    lines = run_cli("export", "--format", "jsonl", "--endpoint", "https://api.openai.com/v1",
+                    data_dir=filled).stdout.splitlines()
+    assert [json.loads(line)["request_id"] for line in lines][:2] == ["req_0", "req_0"]
+    assert not run_cli("export", "--endpoint", "http://elsewhere/v1", data_dir=filled).stdout \
+        .strip().count("\n")  # only the header row
+
+
+def test_history_summary(filled):
+    out = run_cli("history", "--since", "1h", data_dir=filled).stdout
+    assert "calls: 10 (10 chat) · 429s: 1" in out
+    assert "requests 51 / 60" in out and "busiest minute" in out
+
+
+def test_export_without_history_is_one_clear_line(tmp_path):
+    result = run_cli("export", data_dir=tmp_path / "empty")
+    assert result.returncode == 1 and "no history yet" in result.stderr
+
+
+def test_probe_is_stored(run_sim, tmp_path):
+    sim = run_sim()
+    env = {**os.environ, "RATELIMIT_TUI_DATA_DIR": str(tmp_path / "d"),
+           "OPENAI_API_KEY": "sk-probe-test"}
+    result = subprocess.run([sys.executable, "-m", "ratelimit_tui", "probe", "--base-url",
+                             sim.base_url], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    (call,) = read_calls(tmp_path / "d" / "history.sqlite3")
+    assert call["kind"] == "probe" and call["endpoint"] == sim.base_url
+    assert "sk-probe-test" not in (tmp_path / "d" / "history.sqlite3").read_bytes().decode(
+        "latin-1")
