@@ -244,3 +244,15 @@ def test_probe_command_failures_are_one_line(run_sim, unused_tcp_port):
     bad_key = run_cli("probe", "--base-url", sim.base_url)
     assert bad_key.returncode == 1 and "key was rejected" in bad_key.stderr
     assert "Traceback" not in bad_key.stderr and KEY not in bad_key.stderr + bad_key.stdout
+
+
+async def test_an_sdk_surprise_is_one_scrubbed_line_not_a_crash(run_sim):
+    client = make_client(run_sim())
+
+    async def broken(**kwargs):
+        raise RuntimeError(f"boom while sending Authorization: Bearer {KEY}")
+
+    client._sdk.chat.completions.with_raw_response.create = broken  # a unit seam: the SDK
+    record = await client.chat(MESSAGES, stream=False)
+    assert record.outcome == Outcome.ERROR and "unexpected RuntimeError" in record.error
+    assert "SECRETkey" not in record.error

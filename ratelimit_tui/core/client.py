@@ -182,6 +182,10 @@ class QuotaClient:
         except asyncio.CancelledError:
             self._emit(record(Outcome.CANCELLED, "cancelled"))
             raise
+        except Exception as exc:  # an SDK surprise: one scrubbed line, not a traceback whose
+            # locals would show the request's Authorization header
+            result = record(Outcome.ERROR, f"unexpected {type(exc).__name__}: "
+                            f"{self._scrub(str(exc))[:200]}")
         finally:
             self._trace.reset(token)
         self._emit(result)

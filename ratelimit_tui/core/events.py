@@ -30,6 +30,7 @@ class Outcome:
     TIMEOUT = "timeout"
     CONNECTION = "connection"  # refused, reset, DNS...
     CUT = "cut"  # the connection dropped mid-answer
+    ERROR = "error"  # anything else: reported, never allowed to take the app down
 
 
 @dataclass(frozen=True, slots=True)

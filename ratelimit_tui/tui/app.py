@@ -47,7 +47,7 @@ from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages of the conversation sent with each question
 STALE_AFTER_S = 60.0  # no response for this long: the numbers are projections, say so
-BROKEN = (Outcome.CONNECTION, Outcome.TIMEOUT, Outcome.AUTH, Outcome.SERVER)
+BROKEN = (Outcome.CONNECTION, Outcome.TIMEOUT, Outcome.AUTH, Outcome.SERVER, Outcome.ERROR)
 
 
 def demo_sim_config():
@@ -63,7 +63,7 @@ class RateLimitApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ratelimit-tui"
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-medium"), (40, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("f2", "toggle_headers", "Headers"),
@@ -138,6 +138,9 @@ class RateLimitApp(App[None]):
         # What is not needed to see the screen comes second: the first frame is ~10 ms sooner.
         self.query_one("#right").mount(self.events, self.last_response)
         self.plot.load()
+        if self.settings.theme not in self.available_themes:
+            self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
+                            "yellow")
         if self.settings.demo:
             self.chat.transcript.add_note(
                 "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
