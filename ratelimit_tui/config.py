@@ -6,13 +6,14 @@ names (`api_key_env`, default OPENAI_API_KEY), so the file can be shared and com
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ratelimit_tui.core.endpoint import OPENAI_URL, Endpoint
+from ratelimit_tui.core.endpoint import OPENAI_URL, Endpoint, public_url
 from ratelimit_tui.core.secret import Secret
 from ratelimit_tui.locations import config_file
 from ratelimit_tui.sim.names import MODELS as SIM_MODELS
@@ -27,7 +28,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    base_url: str | None = None
+    base_url: str | None = field(default=None, repr=False)  # may carry credentials
     api_key: Secret | None = None
     api_key_env: str = "OPENAI_API_KEY"
     organization: str | None = None
@@ -67,15 +68,22 @@ _FILE_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
 }
 
 
+# Settings that must be positive numbers (or at least zero), and finite.
+_POSITIVE = {"timeout_s": "timeout", "retention_days": "retention_days"}
+_NOT_NEGATIVE = {"max_retries": "max_retries", "retry_cap_s": "retry_cap"}
+
+
 def parse_poll(value: Any, where: str) -> float | None:
     """Seconds between probes; 0, 'off' or false turn polling off."""
     if value is False or value is None or (isinstance(value, str) and value.lower() == "off"):
         return None
+    if value is True:
+        raise ConfigError(f"{where}: poll is a number of seconds, or false")
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: poll must be seconds or 'off', not {value!r}") from None
-    if seconds < 0 or seconds != seconds:
+    if not math.isfinite(seconds) or seconds < 0:
         raise ConfigError(f"{where}: poll must be zero or more seconds")
     if 0 < seconds < 1:
         raise ConfigError(f"{where}: poll more often than once a second would spend quota "
@@ -106,6 +114,10 @@ def from_file(path: Path) -> dict[str, Any]:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(f"{path}: {key} has the wrong type ({type(value).__name__})")
         values[name] = parse_poll(value, str(path)) if key == "poll" else value
+        if name in _POSITIVE or name in _NOT_NEGATIVE:
+            least = "more than zero" if name in _POSITIVE else "zero or more"
+            if not math.isfinite(value) or value < 0 or (name in _POSITIVE and value == 0):
+                raise ConfigError(f"{path}: {key} must be {least}, not {value}")
     return values
 
 
@@ -149,7 +161,7 @@ def demo_settings(settings: Settings, given: Mapping[str, Any]) -> Settings:
 
 def history_endpoint(settings: Settings) -> str:
     """The endpoint as history rows name it; the simulator's port changes every run."""
-    return "demo" if settings.demo else (settings.base_url or OPENAI_URL).rstrip("/")
+    return "demo" if settings.demo else public_url(settings.base_url or OPENAI_URL)
 
 
 def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:

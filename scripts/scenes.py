@@ -38,9 +38,12 @@ def scene_app(deterministic: bool = True) -> RateLimitApp:
 async def settle(pilot) -> None:
     """Until the client is up, no call is running, and the screen has caught up."""
     app = pilot.app
+    await pilot.pause()  # a submitted line becomes a worker only once its message is handled
     deadline = time.monotonic() + 20
     busy = ("chat", "burst", "probe")
-    while app.client is None or any(w.group in busy and w.is_running for w in app.workers):
+    # Not finished, rather than running: a worker just created is still pending, and moving
+    # the clock before it runs would stamp its responses with the next step's time.
+    while app.client is None or any(w.group in busy and not w.is_finished for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
         await asyncio.sleep(0.02)

@@ -138,6 +138,7 @@ async def test_reasoning_model_gets_max_completion_tokens(run_sim):
     client = make_client(run_sim())
     record = await client.chat(MESSAGES, model="o4-mini", stream=False, max_tokens=3)
     assert record.ok and record.usage.completion_tokens == 3 and record.attempts == 1
+    assert client._token_args("gpt-4o-mini", 3) == {"max_tokens": 3}  # only that model
 
 
 async def test_connection_refused(unused_tcp_port):
@@ -256,3 +257,71 @@ async def test_an_sdk_surprise_is_one_scrubbed_line_not_a_crash(run_sim):
     record = await client.chat(MESSAGES, stream=False)
     assert record.outcome == Outcome.ERROR and "unexpected RuntimeError" in record.error
     assert "SECRETkey" not in record.error
+
+
+def test_a_429_waits_its_own_retry_after_whatever_came_in_between(run_sim):
+    from ratelimit_tui.core.headers import parse_rate_limit_headers
+
+    client = make_client(run_sim(), retry_cap_s=30.0)
+    now = time.time()
+    refused = parse_rate_limit_headers({
+        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "50s", "retry-after-ms": "1500"}, now, 429)
+    client.state.update(refused)
+    client.state.update(parse_rate_limit_headers({  # a concurrent call's 200, just after
+        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "49s"}, now + 0.01, 200))
+    failure = client._rate_limited(refused)
+    assert 1.4 < failure.wait_s < 1.6 + 0.3  # its own retry-after, plus jitter
+    without = parse_rate_limit_headers({
+        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "50s"}, now, 429)
+    assert 24 < client._rate_limited(without).wait_s < 27  # one request back: 50 s / 2
+
+
+async def test_x_should_retry_false_is_obeyed(unused_tcp_port):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            body = b'{"error": {"message": "overloaded", "type": "server_error"}}'
+            self.send_response(503)
+            self.send_header("x-should-retry", "false")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", unused_tcp_port), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=3)
+        record = await QuotaClient(endpoint, "m").chat(MESSAGES, stream=False)
+    finally:
+        server.shutdown()
+    assert record.attempts == 1 and "not to retry" in record.error
+
+
+def test_proxy_copies_of_sensitive_headers_are_redacted_and_odd_keys_scrubbed():
+    from ratelimit_tui.core.secret import REDACTED, redact_headers
+
+    pairs = [("llm_provider-set-cookie", "a=b"), ("llm_provider-openai-organization", "org-x"),
+             ("x-echo", "azure-key-0123abcd"), ("x-ratelimit-limit-requests", "60")]
+    shown = dict(redact_headers(pairs, Secret("azure-key-0123abcd")))
+    assert shown["llm_provider-set-cookie"] == shown["llm_provider-openai-organization"] == REDACTED
+    assert "0123abcd" not in shown["x-echo"] and shown["x-ratelimit-limit-requests"] == "60"
+
+
+def test_credentials_in_a_base_url_are_never_shown(unused_tcp_port):
+    from ratelimit_tui.config import history_endpoint, load_settings
+
+    url = f"http://user:hunter2@127.0.0.1:{unused_tcp_port}/v1?api-key=SECRETkey"
+    settings = load_settings({"base_url": url}, env={"OPENAI_API_KEY": "sk-x"})
+    endpoint = Endpoint(url, Secret(KEY))
+    assert history_endpoint(settings) == f"http://127.0.0.1:{unused_tcp_port}/v1"
+    for text in (endpoint.host, repr(endpoint), repr(settings)):
+        assert "hunter2" not in text and "SECRETkey" not in text

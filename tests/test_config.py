@@ -47,6 +47,12 @@ def test_real_endpoint_polls_only_when_asked(tmp_path):
     ("poll = 0.2\n", "once a second"),
     ('stream = "yes"\n', "wrong type"),
     ("model = \n", "not valid TOML"),
+    ("retention_days = -1\n", "retention_days must be more than zero"),
+    ("timeout = 0\n", "timeout must be more than zero"),
+    ("max_retries = -2\n", "max_retries must be zero or more"),
+    ("retry_cap = inf\n", "retry_cap must be zero or more"),
+    ("poll = true\n", "poll is a number of seconds"),
+    ("poll = nan\n", "poll must be zero or more"),
 ])
 def test_bad_files_are_clear(tmp_path, text, phrase):
     with pytest.raises(ConfigError, match=phrase):

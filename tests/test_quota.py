@@ -64,12 +64,14 @@ def test_unknown_values_never_overwrite_known_ones():
     assert state.get("tokens").bucket.remaining == 900 and state.get("tokens").stale
 
 
-def test_out_of_order_responses_do_not_roll_back():
-    newer = parse_rate_limit_headers(openai_headers(50, 500), T0 + 1)
-    older = parse_rate_limit_headers(openai_headers(55, 700), T0)
-    state = state_of(newer, older)
-    assert state.get("requests").bucket.remaining == 50
-    assert state.last is newer
+def test_a_clock_that_steps_back_does_not_freeze_the_gauges():
+    before = parse_rate_limit_headers(openai_headers(50, 500), T0)
+    after_ntp_step = parse_rate_limit_headers(openai_headers(40, 400), T0 - 3600)
+    state = state_of(before, after_ntp_step)
+    assert state.get("requests").bucket.remaining == 40
+    refill = parse_rate_limit_headers(openai_headers(45, 450), T0 - 3590)
+    state.update(refill)
+    assert state.get("requests").bucket.remaining == 45
 
 
 def test_window_inference_survives_a_full_bucket():

@@ -94,6 +94,7 @@ def test_exhausted_bucket_gives_rate_limit_error(run_sim, clock):
     assert headers["x-ratelimit-remaining-requests"] == "0"
     assert int(headers["retry-after-ms"]) == 30_000  # one request refills in 60/2 s
     assert headers["retry-after"] == "30"
+    assert int(headers["openai-processing-ms"]) >= 0
     clock.advance(30)
     assert create(c).status_code == 200  # the 429 charged nothing
 

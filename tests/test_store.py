@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -247,3 +248,32 @@ def test_probe_is_stored(run_sim, tmp_path):
     assert call["kind"] == "probe" and call["endpoint"] == sim.base_url
     assert "sk-probe-test" not in (tmp_path / "d" / "history.sqlite3").read_bytes().decode(
         "latin-1")
+
+
+def test_damaged_pages_are_reported_not_raised(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    store = store_at(path)
+    for i in range(2000):
+        store.add(record(i), "e", "k")
+    store.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[8192:] = b"\xa5" * (len(data) - 8192)  # every page after the schema's, scribbled on
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"could not be read|not usable"):
+        load_recent(path, "e", "k", NOW)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_value_sqlite_cannot_hold_drops_that_call_only(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    problems = []
+    store = store_at(path, on_error=problems.append)
+    huge = dataclasses.replace(record(1), usage=Usage(10**30, 1, 10**30))
+    store.add(record(0), "e", "k")
+    store.add(huge, "e", "k")
+    store.add(record(2), "e", "k")
+    store.close()
+    assert count_rows(path) == 2
+    assert problems and "1 call(s) not stored" in problems[0]

@@ -15,7 +15,6 @@ from ratelimit_tui.core.events import Outcome
 from ratelimit_tui.tui.app import make_app
 from ratelimit_tui.tui.messages import CallFinished, QuotaUpdated, RetryWaiting
 from ratelimit_tui.tui.widgets.chat import ChatInput, Transcript
-from ratelimit_tui.tui.widgets.gauges import BucketGauge
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 
 
@@ -45,7 +44,7 @@ async def test_a_message_moves_the_gauges_and_is_answered():
         kinds = [type(m).__name__ for m in messages if isinstance(m, QuotaUpdated | CallFinished)]
         assert kinds.index("QuotaUpdated") < kinds.index("CallFinished")
         await pilot.pause()
-        gauges = {g.bucket_id: g for g in app.query(BucketGauge)}
+        gauges = app.quota.gauges
         assert gauges["requests"].state.bucket.remaining == 19
         rendered = gauges["tokens"].render().plain
         assert "tokens / min" in rendered and "/ 4,000" in rendered
@@ -64,7 +63,7 @@ async def test_gauges_move_at_the_first_byte_not_the_end():
         await wait_until(pilot, lambda: any(isinstance(m, QuotaUpdated) for m in messages))
         await pilot.pause(0.05)  # not pause(): that waits for idle, i.e. the end of the stream
         assert not any(isinstance(m, CallFinished) for m in messages)  # still streaming
-        assert app.query_one("#gauge-requests").state.bucket.remaining == 19
+        assert app.quota.gauges["requests"].state.bucket.remaining == 19
         await finished(pilot, messages)
 
 
@@ -93,10 +92,10 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         assert sum(r.status == 429 for r in records) == 7
         await wait_until(pilot, lambda: "burst of 12" in log_text(app))
         assert "burst of 12: 5 ok, 7× 429" in log_text(app)
-        assert app.query_one("#gauge-requests").state.bucket.remaining == 0
+        assert app.quota.gauges["requests"].state.bucket.remaining == 0
         assert app.history.throttles(300.0, time.time())
         await pilot.pause()
-        assert "next in" in app.query_one("#gauge-requests").render().plain
+        assert "next in" in app.quota.gauges["requests"].render().plain
 
 
 async def test_429_retry_is_shown_and_succeeds():
@@ -172,7 +171,7 @@ async def test_garbage_headers_are_reported_once_and_nothing_breaks():
             await finished(pilot, messages, count=1 if text == "one" else 2)
         await pilot.pause()
         assert log_text(app).count("unreadable") == 1
-        assert "n/a" in app.query_one("#gauge-requests").render().plain
+        assert "n/a" in app.quota.gauges["requests"].render().plain
 
 
 async def test_commands_and_input_history():
@@ -251,7 +250,7 @@ async def test_countdown_ticks_from_its_deadline():
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await probe(pilot, messages)
         await pilot.pause()
-        gauge = app.query_one("#gauge-requests")
+        gauge = app.quota.gauges["requests"]
         assert "resets in 3s" in gauge.render().plain  # 1 of 20 per minute
         now[0] += 2  # the app was busy for 2 s: the countdown is still right
         app.tick()
@@ -288,3 +287,21 @@ async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
         (record,) = await finished(pilot, messages)
         assert record.ok and app.history.version > 0
     assert path.read_bytes() == b"definitely not sqlite " * 50
+
+
+async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
+    messages, hook = recorder()
+    app = demo_app(tokens_per_s=20.0)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "first")
+        await wait_until(pilot, app.answering)
+        await send(pilot, "second, too soon")
+        assert app.chat.input.value == "second, too soon"  # kept, not sent
+        (record,) = await finished(pilot, messages)
+        assert record.ok
+        await send(pilot, "second")
+        await finished(pilot, messages, count=2)
+        roles = [(m["role"], m["content"][:6]) for m in app.conversation]
+        assert roles[0] == ("user", "first") and roles[2] == ("user", "second")
+        assert [r for r, _ in roles] == ["user", "assistant"] * 2

@@ -74,13 +74,13 @@ def summary(since_s: float, out: TextIO = sys.stdout) -> int:
     if not calls:
         print(f"no calls in the last {compact_duration(since_s)}", file=out)
         return 0
-    by_endpoint: dict[str, list[dict[str, Any]]] = {}
-    for call in calls:
-        by_endpoint.setdefault(call["endpoint"], []).append(call)
-    for endpoint, rows in by_endpoint.items():
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for call in calls:  # two keys on one endpoint have two quotas: never add them up
+        groups.setdefault((call["endpoint"], call["key_fp"]), []).append(call)
+    for (endpoint, key_fp), rows in groups.items():
         kinds = Counter(r["kind"] for r in rows)
         throttled = sum(r["throttled"] or 0 for r in rows)
-        print(f"{endpoint} · last {compact_duration(since_s)}", file=out)
+        print(f"{endpoint} · key {key_fp} · last {compact_duration(since_s)}", file=out)
         print(f"  calls: {count(len(rows))} ("
               + ", ".join(f"{n} {k}" for k, n in kinds.most_common())
               + f") · 429s: {count(throttled)}", file=out)

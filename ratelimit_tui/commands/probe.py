@@ -10,6 +10,7 @@ from dataclasses import asdict
 from ratelimit_tui.commands.report import snapshot_table
 from ratelimit_tui.config import Settings, endpoint_of, history_endpoint
 from ratelimit_tui.core.events import CallRecord
+from ratelimit_tui.core.format import count
 
 # A 429 still carries the rate-limit headers the user asked for.
 REPORTED = ("ok", "rate_limited", "insufficient_quota", "too_large")
@@ -73,7 +74,7 @@ def run(settings: Settings, as_json: bool) -> int:
     else:
         print(snapshot_table(record.snapshot))
         ttfb = "" if record.ttfb_s is None else f", headers after {record.ttfb_s * 1000:.0f} ms"
-        usage = f", {record.usage.total_tokens} tokens" if record.usage else ""
+        usage = f", {count(record.usage.total_tokens)} tokens" if record.usage else ""
         print(f"probe: {record.model} {record.status} in {record.latency_s * 1000:.0f} ms"
               f"{ttfb}{usage}" + (f", request {record.request_id}" if record.request_id else ""))
         if record.error:

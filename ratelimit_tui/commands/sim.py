@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import sys
 import time
@@ -56,10 +57,20 @@ def run(args) -> int:
         return 1
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"Serving OpenAI-compatible API on http://{shown}:{port}/v1", flush=True)
-    print(f"limits: {args.rpm} requests/min, {args.tpm} tokens/min"
-          + (f", {args.rpd} requests/day" if args.rpd else "")
-          + f"; dialect {args.dialect}; any API key works (keys are never logged)", flush=True)
     quiet_uvicorn()
-    server_for(config).run(sockets=[sock])
+    server = server_for(config)
+
+    async def serve() -> None:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if server.started:  # only now: requests are answered and Ctrl-C stops it cleanly
+            print(f"Serving OpenAI-compatible API on http://{shown}:{port}/v1", flush=True)
+            print(f"limits: {args.rpm} requests/min, {args.tpm} tokens/min"
+                  + (f", {args.rpd} requests/day" if args.rpd else "")
+                  + f"; dialect {args.dialect}; any API key works (keys are never logged)",
+                  flush=True)
+        await serving
+
+    asyncio.run(serve())
     return 0

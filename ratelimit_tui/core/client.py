@@ -33,7 +33,7 @@ from ratelimit_tui.core.events import (
 from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.core.headers import parse_rate_limit_headers
 from ratelimit_tui.core.model import RateLimitSnapshot
-from ratelimit_tui.core.quota import QuotaState
+from ratelimit_tui.core.quota import BucketState, QuotaState
 from ratelimit_tui.core.secret import scrub
 
 PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
@@ -80,7 +80,7 @@ class QuotaClient:
         self._on_event = on_event
         self._rng = rng or random.Random()
         self._trace: ContextVar[_Trace | None] = ContextVar("ratelimit_trace", default=None)
-        self._max_tokens_param = "max_tokens"
+        self._completion_models: set[str] = set()  # models that want max_completion_tokens
         http = openai.DefaultAsyncHttpxClient(
             event_hooks={"request": [self._on_request], "response": [self._on_response]})
         self._sdk = openai.AsyncOpenAI(
@@ -191,14 +191,17 @@ class QuotaClient:
         self._emit(result)
         return result
 
-    def _token_args(self, max_tokens: int | None) -> dict[str, int]:
-        return {} if max_tokens is None else {self._max_tokens_param: max_tokens}
+    def _token_args(self, model: str, max_tokens: int | None) -> dict[str, int]:
+        if max_tokens is None:
+            return {}
+        name = "max_completion_tokens" if model in self._completion_models else "max_tokens"
+        return {name: max_tokens}
 
     async def _complete(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
                         trace: _Trace) -> Usage | None:
         try:
             raw = await self._sdk.chat.completions.with_raw_response.create(
-                model=model, messages=messages, **self._token_args(max_tokens))
+                model=model, messages=messages, **self._token_args(model, max_tokens))
             completion = raw.parse()
         except openai.APIError as exc:
             raise self._classify(exc, model, trace) from None
@@ -213,7 +216,7 @@ class QuotaClient:
             async with self._sdk.chat.completions.with_streaming_response.create(
                     model=model, messages=messages, stream=True,
                     stream_options={"include_usage": True},
-                    **self._token_args(max_tokens)) as response:
+                    **self._token_args(model, max_tokens)) as response:
                 async for chunk in await response.parse():
                     usage = _usage(chunk.usage) or usage
                     for choice in chunk.choices:
@@ -249,7 +252,7 @@ class QuotaClient:
         if isinstance(exc, openai.APIConnectionError):
             if trace.status is not None:
                 return self._cut(trace, stalled=False)
-            reason = _connection_reason(exc.__cause__)
+            reason = self._scrub(_connection_reason(exc.__cause__))
             return _Failure(Outcome.CONNECTION, f"cannot reach {self.endpoint.host}: {reason}",
                             self._backoff(attempt))
         if not isinstance(exc, openai.APIStatusError):
@@ -257,10 +260,11 @@ class QuotaClient:
         status = exc.status_code
         response = exc.response
         body = response.text if response is not None else ""
-        snapshot = trace.snapshot or parse_rate_limit_headers(
+        seen = trace.snapshot or parse_rate_limit_headers(
             response.headers, self._clock(), status)
-        snapshot = with_body_hints(snapshot, body)
-        self.state.update(snapshot)
+        snapshot = with_body_hints(seen, body)
+        if snapshot.buckets != seen.buckets or trace.snapshot is None:
+            self.state.update(snapshot)  # the body told more than the headers (OpenRouter)
         trace.snapshot = snapshot
         error = error_info(body)
         said = self._scrub(str(error.get("message") or "")).strip()
@@ -272,6 +276,10 @@ class QuotaClient:
                             "has no credit left; waiting will not help, check billing", None)
         if status == 413 or (status == 429 and "too large" in said.lower()):
             return _Failure(Outcome.TOO_LARGE, f"request too large for the limit: {said}", None)
+        if snapshot.should_retry is False and (status in (408, 409, 429) or status >= 500):
+            return _Failure(Outcome.RATE_LIMITED if status == 429 else Outcome.SERVER,
+                            f"{status}: {said or 'refused'} (the server says not to retry)",
+                            None)
         if status == 429:
             return self._rate_limited(snapshot)
         if status == 401:
@@ -287,19 +295,27 @@ class QuotaClient:
         if status >= 500:
             return _Failure(Outcome.SERVER, f"server error {status}: {said or 'no details'}",
                             self._backoff(attempt))
-        if "max_completion_tokens" in said and self._max_tokens_param == "max_tokens":
-            self._max_tokens_param = "max_completion_tokens"  # reasoning models want this name
+        if "max_completion_tokens" in said and model not in self._completion_models:
+            self._completion_models.add(model)  # reasoning models want this name
             return _Failure(Outcome.BAD_REQUEST, said, None, again=True)
         return _Failure(Outcome.BAD_REQUEST, f"request rejected ({status}): {said}", None)
 
     def _rate_limited(self, snapshot: RateLimitSnapshot) -> _Failure:
-        """Wait what retry-after(-ms) says, else until the exhausted bucket refills."""
+        """Wait what this 429's retry-after(-ms) says, else until its exhausted buckets have
+        room again: one request in a request bucket, a full token bucket (the size of the
+        next request is not known)."""
         now = self._clock()
-        wait = self.state.retry_wait(now)
-        binding = self.state.binding(now)
-        where = f" on {binding.bucket.id}" if binding and binding.bucket.remaining == 0 else ""
-        if wait is None:
-            wait = binding.reset_in(now) if binding else None
+        exhausted = [b for b in snapshot.buckets if b.remaining == 0]
+        where = f" on {', '.join(b.id for b in exhausted)}" if exhausted else ""
+        wait = snapshot.retry_after_s
+        if wait is not None:
+            wait = max(0.0, snapshot.received_at + wait - now)
+        elif exhausted:
+            waits = [BucketState(b, snapshot.received_at).wait_for(1, now)
+                     if b.metric == "requests" else BucketState(b, snapshot.received_at)
+                     .reset_in(now) for b in exhausted]
+            known = [w for w in waits if w is not None]
+            wait = max(known) if known else None
         if wait is None:
             wait = self._backoff(1)
         if wait > self.endpoint.retry_cap_s:
@@ -319,7 +335,7 @@ class QuotaClient:
 def _usage(usage: Any) -> Usage | None:
     if usage is None:
         return None
-    return Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0, usage.total_tokens or 0)
+    return Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 
 
 def _connection_reason(cause: BaseException | None) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from ratelimit_tui.core.secret import Secret
 
@@ -12,7 +12,9 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 @dataclass(frozen=True)
 class Endpoint:
-    base_url: str | None  # None: the SDK's default (OPENAI_BASE_URL, else api.openai.com)
+    # None: the SDK's default (OPENAI_BASE_URL, else api.openai.com). Not in the repr: a
+    # proxy URL may carry user:password@ or ?api-key=.
+    base_url: str | None = field(repr=False)
     api_key: Secret
     organization: str | None = None
     project: str | None = None
@@ -22,4 +24,23 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url or OPENAI_URL).netloc or "?"
+        """host[:port], without any user:password@ a proxy URL may carry."""
+        return _host(urlsplit(self.base_url or OPENAI_URL)) or "?"
+
+
+def public_url(url: str) -> str:
+    """The URL as it may be shown and stored: no credentials, no query (where some gateways
+    put an api-key), no trailing slash."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, _host(parts), parts.path.rstrip("/"), "", ""))
+
+
+def _host(parts) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host

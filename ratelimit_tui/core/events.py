@@ -12,9 +12,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
+    """Token counts from the API's `usage`; a count the server left out is None, not 0."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
 
 
 class Outcome:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 
-_UNITS = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "day", 30 * 86400.0: "month"}
+MONTH = 30 * 86400.0
+# The windows providers name: seconds, as header names spell them, as a gauge label says them.
+WINDOWS = ((1.0, "second", "s"), (10.0, "10s", "10s"), (60.0, "minute", "min"),
+           (3600.0, "hour", "h"), (86400.0, "day", "day"), (MONTH, "month", "month"))
+_UNITS = {seconds: unit for seconds, _, unit in WINDOWS}
 
 
 def compact_duration(seconds: float) -> str:
     """'41s', '5m', '2h30m', '1d2h', '0.4s': short enough for a gauge."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
     if seconds < 10 and round(seconds) != seconds:
         return f"{seconds:.1f}s" if seconds >= 0.1 else f"{seconds * 1000:.0f}ms"
     whole = round(seconds)

@@ -46,6 +46,8 @@ def _from_json(text: str) -> ResponseHead:
         data = json.loads(text)
     except ValueError as exc:
         raise HeadError(f"invalid JSON: {exc}") from exc
+    except RecursionError:
+        raise HeadError("invalid JSON: nested too deeply") from None
     status = None
     if isinstance(data.get("headers"), dict):  # {"status": 429, "headers": {...}}
         status = data.get("status") if isinstance(data.get("status"), int) else None

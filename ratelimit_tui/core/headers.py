@@ -14,19 +14,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ratelimit_tui.core.format import MONTH, WINDOWS
 from ratelimit_tui.core.model import (
     DAY,
-    HOUR,
     MINUTE,
-    MONTH,
     Bucket,
     RateLimitSnapshot,
     Refill,
     WindowSource,
+    display_order,
 )
 from ratelimit_tui.core.values import (
     EPOCH_MS_MIN,
     EPOCH_S_MIN,
+    MAX_DELAY_S,
     Reset,
     parse_bool,
     parse_count,
@@ -38,7 +39,7 @@ from ratelimit_tui.core.values import (
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
 Key = tuple[str, str | None, float | None]  # metric, scope, window named by the header
 
-_UNIT_S = {"second": 1.0, "minute": MINUTE, "hour": HOUR, "day": DAY, "month": MONTH}
+_UNIT_S = {name: seconds for seconds, name, _ in WINDOWS if name.isalpha()}  # 'minute': 60
 _WINDOW_SUFFIX = re.compile(r"-(?:(\d+)-)?(second|minute|hour|day|month)$")
 _METRIC = re.compile(r"[a-z][a-z0-9_]*")
 _OPENAI = re.compile(r"x-ratelimit-(limit|remaining|reset|renewalperiod)-(.+)")
@@ -256,13 +257,8 @@ def _buckets(items: dict[str, str], received_at: float) -> tuple[list[Bucket], s
     dialect = _dialect(items, families, fields)
     buckets = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
     buckets += _ietf_buckets(items, received_at)
-    buckets.sort(key=_display_order)
+    buckets.sort(key=display_order)
     return buckets, dialect
-
-
-def _display_order(bucket: Bucket) -> tuple[int, int, float]:
-    metric_rank = {"requests": 0, "tokens": 1}.get(bucket.metric, 2)
-    return (bucket.scope is not None, metric_rank, bucket.name_window_s or 0.0)
 
 
 def _bucket(key: Key, raw: _Fields, received_at: float, dialect: str | None) -> Bucket:
@@ -373,7 +369,7 @@ def _ietf_buckets(items: dict[str, str], received_at: float) -> list[Bucket]:
         if limit is None and remaining is None:
             continue
         delta = parse_number(state.get("t"))
-        reset_in = delta if delta is not None and delta >= 0 else None
+        reset_in = delta if delta is not None and 0 <= delta <= MAX_DELAY_S else None
         window = parse_number(policy.get("w"))
         window = window if window is not None and window > 0 else None
         buckets.append(Bucket(

@@ -29,11 +29,14 @@ class _Ring:
 
     def add(self, t: float, value: float) -> None:
         index = int(t // self.slot_s)
-        if self.slots and self.slots[-1].index == index:
-            self.slots[-1].low = min(self.slots[-1].low, value)
-        elif not self.slots or index > self.slots[-1].index:
+        newest = self.slots[-1] if self.slots else None
+        if newest is None or index > newest.index:
             self.slots.append(_Slot(index, value))
-        # an older point than the newest slot (a late, out-of-order response) is dropped
+        elif index >= newest.index - 2:  # this slot, or a late response for a recent one
+            newest.low = min(newest.low, value)
+        else:  # far in the past: the clock stepped back; start again from here
+            self.slots.clear()
+            self.slots.append(_Slot(index, value))
 
     def points(self, since: float) -> list[tuple[float, float]]:
         first = since // self.slot_s

@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ratelimit_tui.core.format import compact_duration
+from ratelimit_tui.core.format import WINDOWS, compact_duration
 from ratelimit_tui.core.values import iso_utc
 
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
-MONTH = 30 * DAY
 
 REQUEST_METRICS = frozenset({"requests"})
 TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens", "tokens_usage_based"})
-_WINDOW_NAMES = {1.0: "second", 10.0: "10s", MINUTE: "minute", HOUR: "hour", DAY: "day",
-                 MONTH: "month"}
+_WINDOW_NAMES = {seconds: name for seconds, name, _ in WINDOWS}
 
 
 def window_name(seconds: float) -> str:
@@ -24,6 +22,12 @@ def window_name(seconds: float) -> str:
     if seconds in _WINDOW_NAMES:
         return _WINDOW_NAMES[seconds]
     return compact_duration(seconds)
+
+
+def display_order(bucket: Bucket) -> tuple[bool, int, float]:
+    """Requests first, then tokens, then the rest; scoped buckets after unscoped ones."""
+    metric_rank = {"requests": 0, "tokens": 1}.get(bucket.metric, 2)
+    return (bucket.scope is not None, metric_rank, bucket.name_window_s or 0.0)
 
 
 class Refill:

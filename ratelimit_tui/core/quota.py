@@ -14,6 +14,7 @@ from ratelimit_tui.core.model import (
     Bucket,
     RateLimitSnapshot,
     Refill,
+    display_order,
 )
 
 
@@ -80,8 +81,8 @@ def _arrived_out_of_order(previous: BucketState, bucket: Bucket, received_at: fl
     """Concurrent calls' responses arrive in any order. Use only lowers a bucket, so a response
     that reports more than the previous one projects to, moments later, describes an earlier
     moment at the server: keep the lower value."""
-    if received_at - previous.observed_at > REORDER_WINDOW_S or bucket.remaining is None:
-        return False
+    if abs(received_at - previous.observed_at) > REORDER_WINDOW_S or bucket.remaining is None:
+        return False  # seconds apart (or the clock jumped): this is news
     if previous.bucket.limit != bucket.limit:
         return False  # the limit itself changed: that is news
     projected = previous.projected_remaining(received_at)
@@ -105,13 +106,9 @@ class QuotaState:
         self.last: RateLimitSnapshot | None = None
 
     def update(self, snapshot: RateLimitSnapshot) -> None:
-        """Merge one response. Older responses than the last never overwrite newer values (a
-        burst of concurrent calls returns out of order); unknown values never overwrite known."""
-        if self.last is not None and snapshot.received_at < self.last.received_at:
-            for bucket in snapshot.buckets:
-                if bucket.id not in self._states and bucket.known:
-                    self._states[bucket.id] = BucketState(bucket, snapshot.received_at, True)
-            return
+        """Merge one response, in the order responses arrived. Unknown values never overwrite
+        known ones, and a value that can only be older news (see _arrived_out_of_order) does
+        not roll a bucket back."""
         self.last = snapshot
         carried = {b.id for b in snapshot.buckets if b.known}
         for bucket_id, state in self._states.items():
@@ -133,10 +130,8 @@ class QuotaState:
             self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
 
     def buckets(self) -> list[BucketState]:
-        """All buckets: requests first, then tokens, then the rest, as they first appeared."""
-        order = {"requests": 0, "tokens": 1}
-        return sorted(self._states.values(),
-                      key=lambda s: (s.bucket.scope is not None, order.get(s.bucket.metric, 2)))
+        """All buckets: requests first, then tokens, then the rest."""
+        return sorted(self._states.values(), key=lambda s: display_order(s.bucket))
 
     def get(self, bucket_id: str) -> BucketState | None:
         return self._states.get(bucket_id)

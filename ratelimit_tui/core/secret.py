@@ -58,7 +58,13 @@ SENSITIVE_HEADERS = frozenset({
 REDACTED = "[redacted]"
 
 
+def is_sensitive(name: str) -> bool:
+    """Sensitive on its own, or as a proxy's copy of an upstream header (llm_provider-...)."""
+    name = name.lower()
+    return name in SENSITIVE_HEADERS or name.removeprefix("llm_provider-") in SENSITIVE_HEADERS
+
+
 def redact_headers(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]],
                    secret: Secret | None = None) -> list[tuple[str, str]]:
-    return [(name, REDACTED if name.lower() in SENSITIVE_HEADERS else scrub(value, secret))
+    return [(name, REDACTED if is_sensitive(name) else scrub(value, secret))
             for name, value in pairs]

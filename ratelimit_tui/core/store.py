@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ratelimit_tui.core.endpoint import public_url
 from ratelimit_tui.core.events import CallRecord
 from ratelimit_tui.core.history import WINDOWS, QuotaHistory
 
@@ -71,7 +72,7 @@ class StoreError(Exception):
 @dataclass(frozen=True)
 class Row:
     values: tuple[Any, ...]  # in COLUMNS order
-    points: tuple[tuple[str, float], ...]  # bucket id, share left
+    points: tuple[tuple[float, str, float], ...]  # when the headers came, bucket id, share left
 
 
 def row_of(record: CallRecord, endpoint: str, key_fp: str) -> Row:
@@ -90,7 +91,7 @@ def row_of(record: CallRecord, endpoint: str, key_fp: str) -> Row:
         snap.retry_after_s if snap else None, snap.dialect if snap else None,
         json.dumps(buckets))
     points = () if snap is None else tuple(
-        (b.id, b.fraction) for b in snap.buckets if b.fraction is not None)
+        (snap.received_at, b.id, b.fraction) for b in snap.buckets if b.fraction is not None)
     return Row(values, points)
 
 
@@ -174,12 +175,15 @@ class HistoryStore:
                     if failing:
                         failing = False
                         self._report("history: writing again")
-                except sqlite3.Error as exc:
+                except sqlite3.Error as exc:  # the file: full, locked... retried later
                     if not failing:
                         self._report(f"history: cannot write {self.path.name} ({exc}); "
                                      "calls are kept in memory and retried")
                     failing = True
                     del pending[:-MAX_PENDING]
+                except Exception as exc:  # the data: a value SQLite cannot hold
+                    self._write_each(pending, exc)
+                    pending.clear()
             if time.monotonic() >= next_prune and not failing:
                 next_prune = time.monotonic() + 3600
                 self._prune()
@@ -210,8 +214,21 @@ class HistoryStore:
                 f"({', '.join('?' * len(COLUMNS))})", [r.values for r in rows])
             self._connection.executemany(
                 "INSERT INTO points (t, endpoint, key_fp, bucket, fraction) VALUES (?,?,?,?,?)",
-                [(r.values[0], r.values[1], r.values[2], bucket, fraction)
-                 for r in rows for bucket, fraction in r.points])
+                [(t, r.values[1], r.values[2], bucket, fraction)
+                 for r in rows for t, bucket, fraction in r.points])
+
+    def _write_each(self, rows: list[Row], problem: Exception) -> None:
+        """Write the rows one by one, dropping (and reporting) those that cannot be stored."""
+        dropped = 0
+        for row in rows:
+            try:
+                self._write([row])
+            except sqlite3.Error:
+                raise
+            except Exception:
+                dropped += 1
+        self._report(f"history: {dropped} call(s) not stored ({type(problem).__name__}: "
+                     f"{problem})")
 
     def _prune(self) -> None:
         cutoff = time.time() - self.retention_s
@@ -235,23 +252,30 @@ def load_recent(path: Path, endpoint: str, key_fp: str, now: float) -> QuotaHist
     history = QuotaHistory()
     connection = connect(path)
     try:
-        spans = sorted(WINDOWS.items(), reverse=True)  # coarse and old first, fine and new last
-        edges = [now - window for window, _ in spans] + [now + 1]
-        for (_, slot), start, end in zip(spans, edges, edges[1:], strict=False):
-            rows = connection.execute(
-                "SELECT bucket, CAST(t / ? AS INTEGER) AS s, MIN(fraction) FROM points "
-                "WHERE endpoint = ? AND key_fp = ? AND t >= ? AND t < ? "
-                "GROUP BY bucket, s ORDER BY s", (slot, endpoint, key_fp, start, end))
-            for bucket, index, fraction in rows:
-                history.add(index * slot, bucket, fraction)
-        for (t,) in connection.execute(
-                "SELECT t FROM calls WHERE endpoint = ? AND key_fp = ? AND t >= ? AND "
-                "(status = 429 OR throttled > 0) ORDER BY t",
-                (endpoint, key_fp, now - max(WINDOWS))):
-            history.add_throttle(t)
+        _fill(connection, history, endpoint, key_fp, now)
+    except sqlite3.Error as exc:  # damaged pages show only when read
+        raise StoreError(f"{path} could not be read ({exc}); it was left untouched") from None
     finally:
         connection.close()
     return history
+
+
+def _fill(connection: sqlite3.Connection, history: QuotaHistory, endpoint: str, key_fp: str,
+          now: float) -> None:
+    spans = sorted(WINDOWS.items(), reverse=True)  # coarse and old first, fine and new last
+    edges = [now - window for window, _ in spans] + [now + 1]
+    for (_, slot), start, end in zip(spans, edges, edges[1:], strict=False):
+        rows = connection.execute(
+            "SELECT bucket, CAST(t / ? AS INTEGER) AS s, MIN(fraction) FROM points "
+            "WHERE endpoint = ? AND key_fp = ? AND t >= ? AND t < ? "
+            "GROUP BY bucket, s ORDER BY s", (slot, endpoint, key_fp, start, end))
+        for bucket, index, fraction in rows:
+            history.add(index * slot, bucket, fraction)
+    for (t,) in connection.execute(
+            "SELECT t FROM calls WHERE endpoint = ? AND key_fp = ? AND t >= ? AND "
+            "(status = 429 OR throttled > 0) ORDER BY t",
+            (endpoint, key_fp, now - max(WINDOWS))):
+        history.add_throttle(t)
 
 
 def read_calls(path: Path, since: float | None = None,
@@ -262,11 +286,13 @@ def read_calls(path: Path, since: float | None = None,
     args: list[Any] = [since or 0.0]
     if endpoint:
         query += " AND endpoint = ?"
-        args.append(endpoint.rstrip("/"))
+        args.append(public_url(endpoint))
     try:
         for row in connection.execute(query + " ORDER BY t", args):
             record = dict(row)
             record["buckets"] = json.loads(record["buckets"])
             yield record
+    except (sqlite3.Error, ValueError) as exc:
+        raise StoreError(f"{path} could not be read ({exc})") from None
     finally:
         connection.close()

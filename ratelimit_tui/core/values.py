@@ -24,9 +24,14 @@ EPOCH_MS_MIN = 1e12
 _LAST_INSTANT = 253402300799.0  # 9999-12-31T23:59:59Z: beyond it no datetime can show it
 
 
+MAX_TEXT = 64  # no rate-limit value is longer; a longer one is garbage (and int() of 5000
+# digits raises)
+MAX_DELAY_S = 400 * 86400.0  # a reset or retry-after further away than this is nonsense
+
+
 def parse_number(value: str | None) -> float | None:
     """A finite number, or None."""
-    if value is None:
+    if value is None or len(value) > MAX_TEXT:
         return None
     text = value.strip()
     if not _NUMBER.fullmatch(text):
@@ -37,8 +42,8 @@ def parse_number(value: str | None) -> float | None:
 
 def parse_count(value: str | None) -> int | None:
     """A limit or remaining count. Negative values (Azure's -1 sentinel) are unknown."""
-    if value is not None and value.isascii() and value.isdigit():  # the usual case, exactly
-        return int(value)
+    if value is not None and len(value) <= MAX_TEXT and value.isascii() and value.isdigit():
+        return int(value)  # the usual case, exactly
     number = parse_number(value)
     if number is None or number < 0:
         return None
@@ -46,18 +51,20 @@ def parse_count(value: str | None) -> int | None:
 
 
 def parse_go_duration(value: str | None) -> float | None:
-    """Seconds in a Go duration such as '6m0s', '172.799999ms', '24h6m34s'; None if not one."""
-    if value is None:
+    """Seconds in a Go duration such as '6m0s', '172.799999ms', '24h6m34s'; None if not one
+    (or if it is longer than any real delay)."""
+    if value is None or len(value) > MAX_TEXT:
         return None
     text = value.strip()
     if not _GO_FULL.fullmatch(text):
         return None
-    return sum(float(number) * _UNIT_S[unit] for number, unit in _GO_RUN.findall(text))
+    seconds = sum(float(number) * _UNIT_S[unit] for number, unit in _GO_RUN.findall(text))
+    return seconds if seconds <= MAX_DELAY_S else None
 
 
 def parse_instant(value: str | None) -> float | None:
     """Epoch seconds of an RFC 3339 timestamp or an HTTP-date; None if it is neither."""
-    if value is None:
+    if value is None or len(value) > MAX_TEXT:
         return None
     text = value.strip()
     if not text or text[0] not in "0123456789MTWFS":  # cheap reject before two parsers
@@ -110,6 +117,8 @@ def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
         if number >= EPOCH_S_MIN:
             instant = number / 1000.0 if number >= EPOCH_MS_MIN else number
             return _absolute(instant, received_at) if instant <= _LAST_INSTANT else None
+        if number > MAX_DELAY_S:
+            return None
         return ResetValue(received_at + number, number, Reset.DELTA)
     seconds = parse_go_duration(value)
     if seconds is not None:
@@ -127,7 +136,7 @@ def parse_retry_after(value: str | None, received_at: float) -> float | None:
     """Seconds to wait from a Retry-After value (delta seconds or HTTP-date), never negative."""
     number = parse_number(value)
     if number is not None:
-        return number if number >= 0 else None
+        return number if 0 <= number <= MAX_DELAY_S else None
     instant = parse_instant(value)
     if instant is None:
         return None

@@ -47,7 +47,11 @@ class EmbeddedSimulator:
         self._sock = bind(host, port)
         self.port = self._sock.getsockname()[1]
         quiet_uvicorn()
-        self._server = server_for(self.config)
+        try:
+            self._server = server_for(self.config)
+        except Exception:
+            self._sock.close()
+            raise
         self._thread: threading.Thread | None = None
 
     @property

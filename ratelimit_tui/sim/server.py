@@ -174,13 +174,15 @@ class Simulator:
         decision = self.limiter.charge(Limiter.key_id(key), prompt_tokens + max_tokens)
         headers = self._headers(decision, fault)
         if not decision.allowed:
+            headers["openai-processing-ms"] = _ms_since(started)
             self.log(f"429 rate_limit_exceeded on {decision.exhausted}")
             return self._rate_limited(body["model"], decision, headers)
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
-        headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
-        words = reply_words(messages)[:max_tokens]
-        finish = "stop" if len(words) == len(reply_words(messages)) else "length"
+        headers["openai-processing-ms"] = _ms_since(started)
+        answer = reply_words(messages)
+        words = answer[:max_tokens]
+        finish = "stop" if len(words) == len(answer) else "length"
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
                  "total_tokens": prompt_tokens + len(words)}
         completion_id = f"chatcmpl-sim{uuid.uuid4().hex[:20]}"
@@ -292,6 +294,10 @@ class Simulator:
                     "model": model, "system_fingerprint": None, "choices": [], "usage": usage}
             yield f"data: {json.dumps(data)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def _ms_since(started: float) -> str:
+    return str(round((time.perf_counter() - started) * 1000))
 
 
 async def _once(*parts: bytes) -> AsyncIterator[bytes]:

@@ -45,7 +45,7 @@ from ratelimit_tui.tui.widgets.gauges import QuotaPanel
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
-MAX_CONTEXT = 12  # messages of the conversation sent with each question
+MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
 STALE_AFTER_S = 60.0  # no response for this long: the numbers are projections, say so
 BROKEN = (Outcome.CONNECTION, Outcome.TIMEOUT, Outcome.AUTH, Outcome.SERVER, Outcome.ERROR)
 
@@ -85,9 +85,11 @@ class RateLimitApp(App[None]):
         self.client = None  # QuotaClient, once the SDK is loaded
         self.sim = None  # EmbeddedSimulator in demo mode
         self.store = None  # HistoryStore, unless the file cannot be used
+        self.closing = False
         self.model = settings.model
         self.poll_s = settings.poll_s
-        self.conversation: list[dict[str, str]] = []
+        self.conversation: list[dict[str, str]] = []  # questions and answers, in pairs
+        self.question: dict[str, str] | None = None  # the one being answered
         self.pending: str | None = None  # a message typed before the client was ready
         self.answer: Answer | None = None  # the answer being written
         self.connection = "starting"
@@ -111,7 +113,7 @@ class RateLimitApp(App[None]):
         self.chat = ChatPanel()
         self.plot = HistoryPlot(self.history, self.clock)
         self.events = EventLog(self.clock)
-        self.last_response = LastResponse()
+        self.last_response = LastResponse(self.settings.api_key)
         yield self.status
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -164,7 +166,14 @@ class RateLimitApp(App[None]):
         except Exception as exc:  # a port, an import: say what, keep running
             self.post_message(StartupFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ClientReady(base_url, *self.open_history()))
+        store, loaded, error = self.open_history()
+        if self.closing:  # the user quit while this thread worked: undo, nobody else will
+            if store is not None:
+                store.close()
+            if self.sim is not None:
+                self.sim.stop()
+            return
+        self.post_message(ClientReady(base_url, store, loaded, error))
 
     def open_history(self) -> tuple:
         """(store, the plot's history so far, error): from the writer thread's side of start-up.
@@ -175,12 +184,15 @@ class RateLimitApp(App[None]):
         from ratelimit_tui.locations import history_db
 
         path = history_db()
+        store = None
         try:
             store = HistoryStore(path, retention_days=self.settings.retention_days,
                                  on_error=lambda text: self.post_message(HistoryProblem(text)))
             loaded = load_recent(path, history_endpoint(self.settings),
                                  self.settings.key_fingerprint(), self.clock())
-        except StoreError as exc:
+        except (StoreError, OSError) as exc:
+            if store is not None:
+                store.close()
             return None, None, str(exc)
         return store, loaded, None
 
@@ -221,6 +233,7 @@ class RateLimitApp(App[None]):
         self.refresh_status()
 
     async def on_unmount(self) -> None:
+        self.closing = True
         if self.client is not None:
             await self.client.aclose()
         if self.store is not None:
@@ -269,18 +282,15 @@ class RateLimitApp(App[None]):
         self.wake_ticker()
 
     def on_retry_waiting(self, message: RetryWaiting) -> None:
-        retry = message.retry
+        retry = message.retry  # only chats retry: probes and bursts make one attempt
         self.retry_until = self.clock() + retry.wait_s
-        if retry.kind != "burst":
-            self.events.add(
-                f"{retry.reason}: retrying in {compact_duration(retry.wait_s)} "
-                f"(attempt {retry.attempt}, Esc cancels)", "yellow")
+        self.events.add(f"{retry.reason}: retrying in {compact_duration(retry.wait_s)} "
+                        f"(attempt {retry.attempt}, Esc cancels)", "yellow")
         self.refresh_status()
         self.wake_ticker()
 
     async def on_call_finished(self, message: CallFinished) -> None:
         record = message.record
-        self.retry_until = None
         if self.store is not None:
             self.store.add(record, history_endpoint(self.settings),
                            self.settings.key_fingerprint())
@@ -289,9 +299,12 @@ class RateLimitApp(App[None]):
         elif record.status is not None:
             self.connection = "live"
         if record.kind == "chat":
-            if record.text:
-                self.conversation.append({"role": "assistant", "content": record.text})
-            del self.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
+            self.retry_until = None
+            if record.text and self.question is not None:  # question and answer, in order
+                self.conversation += [self.question, {"role": "assistant",
+                                                      "content": record.text}]
+                del self.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
+            self.question = None
             if self.answer is not None:
                 await self.answer.finish(record)
                 self.answer = None
@@ -300,8 +313,10 @@ class RateLimitApp(App[None]):
         elif not record.ok and record.kind == "probe" and record.error != self.last_error:
             self.events.add(f"probe: {record.error}", "red")
         self.last_error = None if record.ok else record.error
-        if self.last_observed is not None and self.last_response.display:
-            self.last_response.show(self.last_observed, record.latency_s)
+        observed = self.last_observed
+        if observed is not None and self.last_response.display and (
+                observed.request_id == record.request_id):
+            self.last_response.show(observed, record.latency_s)  # the same call's total
         self.refresh_status()
 
     # --- time ---------------------------------------------------------------------------------
@@ -355,14 +370,18 @@ class RateLimitApp(App[None]):
         text = event.value.strip()
         if not text:
             return
-        chat_input.remember(text)
-        chat_input.clear()
+        chat_input.remember(text)  # even a mistyped command: Up brings it back to mend
         try:
             command = parse_command(text)
         except CommandError as exc:
             self.events.add(str(exc), "red")
             self.notify(str(exc), severity="warning")
             return
+        if command is None and (self.answering() or self.pending):
+            # One answer at a time keeps the conversation's order; the text stays in the box.
+            self.notify("An answer is still coming: Esc cancels it.", severity="warning")
+            return
+        chat_input.clear()
         if command is not None:
             self.run_command(command)
             return
@@ -373,13 +392,16 @@ class RateLimitApp(App[None]):
             return
         self.send_chat(text)
 
+    def answering(self) -> bool:
+        return any(w.group == "chat" and w.is_running for w in self.workers)
+
     @work(exclusive=True, group="chat")
     async def send_chat(self, text: str) -> None:
-        self.conversation.append({"role": "user", "content": text})
+        self.question = {"role": "user", "content": text}
         self.answer = answer = await self.chat.transcript.add_answer()
         # The answer is finished (whatever the outcome) when its CallFinished arrives.
-        await self.client.chat(self.conversation[-MAX_CONTEXT:], model=self.model,
-                               stream=self.settings.stream,
+        await self.client.chat([*self.conversation[-(MAX_CONTEXT - 2):], self.question],
+                               model=self.model, stream=self.settings.stream,
                                on_text=answer.write if self.settings.stream else None)
 
     @work(exclusive=True, group="poll")
@@ -409,6 +431,8 @@ class RateLimitApp(App[None]):
         if command.name == "help":
             self.action_help()
         elif command.name == "clear":
+            self.workers.cancel_group(self, "chat")
+            self.question = self.answer = None  # a cancelled answer adds nothing afterwards
             self.chat.transcript.remove_children()
             self.conversation.clear()
         elif command.name == "model":

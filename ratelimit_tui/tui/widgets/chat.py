@@ -8,7 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from ratelimit_tui.core.events import CallRecord, Outcome
-from ratelimit_tui.core.format import compact_duration
+from ratelimit_tui.core.format import compact_duration, count
 
 
 class ChatInput(Input):
@@ -73,7 +73,8 @@ def answer_meta(record: CallRecord) -> Text:
     parts = []
     if record.usage:
         u = record.usage
-        parts.append(f"{u.total_tokens} tokens ({u.prompt_tokens} in, {u.completion_tokens} out)")
+        parts.append(f"{count(u.total_tokens)} tokens ({count(u.prompt_tokens)} in, "
+                     f"{count(u.completion_tokens)} out)")
     parts.append(compact_duration(record.latency_s))
     if record.ttft_s is not None:
         parts.append(f"first token {compact_duration(record.ttft_s)}")

@@ -51,7 +51,7 @@ class BucketGauge(Widget):
     DEFAULT_CSS = "BucketGauge { height: 2; }"
 
     def __init__(self, bucket_id: str, clock: Callable[[], float]) -> None:
-        super().__init__(id=f"gauge-{bucket_id}", classes="gauge")
+        super().__init__(classes="gauge")  # no id: bucket ids come from header text
         self.bucket_id = bucket_id
         self.clock = clock
         self.state: BucketState | None = None
@@ -119,6 +119,7 @@ class QuotaPanel(VerticalScroll):
         self.clock = clock
         self.border_title = "Quota"
         self.state: QuotaState | None = None
+        self.gauges: dict[str, BucketGauge] = {}  # by bucket id
 
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first response's rate-limit headers...", id="quota-empty")
@@ -134,13 +135,12 @@ class QuotaPanel(VerticalScroll):
         binding = state.binding(now)
         if binding is not None and (binding.projected_fraction(now) or 0.0) >= 0.999:
             binding = None  # nothing binds while everything is full
-        gauges = {g.bucket_id: g for g in self.query(BucketGauge)}
         previous: BucketGauge | None = None
         for bucket_state in states:  # in display order: a late-comer is mounted in its place
             bucket_id = bucket_state.bucket.id
-            gauge = gauges.get(bucket_id)
+            gauge = self.gauges.get(bucket_id)
             if gauge is None:
-                gauge = BucketGauge(bucket_id, self.clock)
+                gauge = self.gauges[bucket_id] = BucketGauge(bucket_id, self.clock)
                 if previous is None:
                     self.mount(gauge, before=0)
                 else:
@@ -155,7 +155,7 @@ class QuotaPanel(VerticalScroll):
 
     def needs_tick(self, now: float) -> bool:
         """Whether anything on a gauge changes with time: a countdown, a refill, an age."""
-        for gauge in self.query(BucketGauge):
+        for gauge in self.gauges.values():
             state = gauge.state
             if state is not None and (state.stale or (state.reset_in(now) or 0) > 0):
                 return True

@@ -11,7 +11,7 @@ from textual.widgets import RichLog, Static
 
 from ratelimit_tui.core.events import ResponseObserved
 from ratelimit_tui.core.format import compact_duration
-from ratelimit_tui.core.secret import redact_headers
+from ratelimit_tui.core.secret import Secret, redact_headers
 
 
 class StatusLine(Static):
@@ -22,8 +22,7 @@ class StatusLine(Static):
 
     def show(self, *, endpoint: str, model: str, dialect: str | None, state: str,
              poll_s: float | None, retry_in: float | None) -> None:
-        colours = {"live": "green", "demo": "cyan", "stale": "yellow", "error": "red",
-                   "starting": "dim"}
+        colours = {"live": "green", "stale": "yellow", "error": "red", "starting": "dim"}
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
         line.append(f" {endpoint} ")
@@ -58,10 +57,11 @@ class LastResponse(VerticalScroll):
     """Status, timings, request id, and every header of the last response, the sensitive ones
     redacted."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: Secret | None = None) -> None:
         super().__init__(id="last-response")
         self.border_title = "Last response (F2)"
         self.body = Static("No response yet.")
+        self.secret = secret  # scrubbed from values too, whatever shape the key has
 
     def compose(self):
         yield self.body
@@ -78,7 +78,7 @@ class LastResponse(VerticalScroll):
         table = Table(show_header=False, box=None, pad_edge=False, expand=True)
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
-        pairs = redact_headers(observed.headers)
+        pairs = redact_headers(observed.headers, self.secret)
         pairs.sort(key=lambda pair: not _about_limits(pair[0]))  # the rate-limit ones first
         for name, value in pairs:
             table.add_row(Text(name), Text(value))  # values are data, never markup
