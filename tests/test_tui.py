@@ -108,6 +108,7 @@ async def test_429_retry_is_shown_and_succeeds():
         await send(pilot, "one")
         await finished(pilot, messages)
         await send(pilot, "two")
+        await wait_until(pilot, lambda: "requests has no room yet" in log_text(app))
         await wait_until(pilot, lambda: any(isinstance(m, RetryWaiting) for m in messages))
         await pilot.pause()
         assert "retrying in" in app.query_one(StatusLine).render().plain

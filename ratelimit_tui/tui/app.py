@@ -395,8 +395,17 @@ class RateLimitApp(App[None]):
     def answering(self) -> bool:
         return any(w.group == "chat" and w.is_running for w in self.workers)
 
+    def warn_if_full(self) -> None:
+        """Before a question: say so when the known limits have no room for one more request
+        (the token cost of a chat answer is not known beforehand, so only requests count)."""
+        fit = self.client.state.fits(0, self.clock())
+        if not fit.ok and fit.wait_s:
+            self.events.add(f"{fit.blocking} has no room yet: expect a 429 and a wait of about "
+                            f"{compact_duration(fit.wait_s)}", "yellow")
+
     @work(exclusive=True, group="chat")
     async def send_chat(self, text: str) -> None:
+        self.warn_if_full()
         self.question = {"role": "user", "content": text}
         self.answer = answer = await self.chat.transcript.add_answer()
         # The answer is finished (whatever the outcome) when its CallFinished arrives.
