@@ -46,7 +46,7 @@ async def measure(base_url: str, calls: int, stream: bool) -> dict:
         assert record.ok, record.error
 
     times: dict[str, list[float]] = {"plain": [], "quota": []}
-    for _ in range(20):  # warm both connection pools
+    for _ in range(min(20, calls)):  # warm both connection pools
         await plain_call()
         await quota_call()
     for i in range(calls * 2):
@@ -70,6 +70,13 @@ def main() -> None:
     try:
         result = {"non_streaming": asyncio.run(measure(base_url, args.calls, stream=False)),
                   "streaming": asyncio.run(measure(base_url, args.calls, stream=True))}
+    finally:
+        proc.terminate()
+        proc.wait()
+    # The same with 50 ms before the headers, as a near API would answer.
+    proc, base_url = start_sim("--latency-ms", "50", "--tokens-per-s", "0")
+    try:
+        result["non_streaming_50ms_latency"] = asyncio.run(measure(base_url, 100, stream=False))
     finally:
         proc.terminate()
         proc.wait()
