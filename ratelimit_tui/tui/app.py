@@ -143,12 +143,6 @@ class RateLimitApp(App[None]):
         if self.settings.theme not in self.available_themes:
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
                             "yellow")
-        if self.settings.demo:
-            self.chat.transcript.add_note(
-                "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
-                "running inside it, with two simulated teammates sharing its quota. To watch "
-                "your real quota, set OPENAI_API_KEY and run ratelimit-tui (or pass --base-url "
-                "for another OpenAI-compatible endpoint).")
         self.start_client()
 
     @work(thread=True, exclusive=True, group="startup")
@@ -161,7 +155,8 @@ class RateLimitApp(App[None]):
             if self.settings.demo:
                 from ratelimit_tui.sim.embedded import EmbeddedSimulator
 
-                self.sim = EmbeddedSimulator(self.sim_config or demo_sim_config()).start()
+                self.sim_config = self.sim_config or demo_sim_config()
+                self.sim = EmbeddedSimulator(self.sim_config).start()
                 base_url = self.sim.base_url
         except Exception as exc:  # a port, an import: say what, keep running
             self.post_message(StartupFailed(f"{type(exc).__name__}: {exc}"))
@@ -176,8 +171,8 @@ class RateLimitApp(App[None]):
         self.post_message(ClientReady(base_url, store, loaded, error))
 
     def open_history(self) -> tuple:
-        """(store, the plot's history so far, error): from the writer thread's side of start-up.
-        Any failure leaves the dashboard on its in-memory history."""
+        """(store, the plot's history so far, error), opened in the start-up thread. Any
+        failure leaves the dashboard on its in-memory history."""
         if not self.settings.history:
             return None, None, None
         from ratelimit_tui.core.store import HistoryStore, StoreError, load_recent
@@ -209,13 +204,18 @@ class RateLimitApp(App[None]):
         self.client = QuotaClient(endpoint_of(self.settings, message.base_url), self.model,
                                   self.settings.probe_model, on_event=self.client_event,
                                   clock=self.clock, timer=self.timer)
-        log = self.events
         if self.settings.demo:
-            limits = (self.sim_config or demo_sim_config()).limits
-            log.add(f"demo: the built-in simulator is serving ({limits.rpm} requests/min, "
-                    f"{count(limits.tpm)} tokens/min)")
+            config = self.sim_config
+            teammates = f", with {config.teammates} simulated teammates sharing its quota" if (
+                config.teammates) else ""
+            self.chat.transcript.add_note(
+                "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
+                f"running inside it{teammates}. To watch your real quota, set OPENAI_API_KEY and "
+                "run ratelimit-tui (or pass --base-url for another OpenAI-compatible endpoint).")
+            self.events.add(f"demo: the built-in simulator is serving ({config.limits.rpm} "
+                            f"requests/min, {count(config.limits.tpm)} tokens/min)")
         else:
-            log.add(f"endpoint {self.client.endpoint.host}")
+            self.events.add(f"endpoint {self.client.endpoint.host}")
         self.connection = "live"
         self.refresh_status()
         if self.poll_s:
