@@ -45,7 +45,7 @@ async def test_non_streaming_call_reads_headers_and_usage(run_sim):
     assert record.ok and record.status == 200 and record.attempts == 1
     assert record.usage.completion_tokens == 12 and record.text
     assert record.request_id.startswith("req_")
-    assert client.state.get("requests").bucket.remaining == 59
+    assert client.quota.get("requests").bucket.remaining == 59
     assert [type(e).__name__ for _, e in recorder.events] == ["ResponseObserved", "CallRecord"]
 
 
@@ -124,7 +124,7 @@ async def test_garbage_headers_leave_the_state_consistent(run_sim):
     for _ in range(8):
         record = await client.chat(MESSAGES, stream=False, max_tokens=5)
         assert record.ok
-    requests = client.state.get("requests").bucket
+    requests = client.quota.get("requests").bucket
     assert requests.limit == 60 and 0 < requests.remaining < 60  # the last readable values
 
 
@@ -257,26 +257,6 @@ async def test_an_sdk_surprise_is_one_scrubbed_line_not_a_crash(run_sim):
     record = await client.chat(MESSAGES, stream=False)
     assert record.outcome == Outcome.ERROR and "unexpected RuntimeError" in record.error
     assert "SECRETkey" not in record.error
-
-
-def test_a_429_waits_its_own_retry_after_whatever_came_in_between(run_sim):
-    from ratelimit_tui.core.headers import parse_rate_limit_headers
-
-    client = make_client(run_sim(), retry_cap_s=30.0)
-    now = time.time()
-    refused = parse_rate_limit_headers({
-        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
-        "x-ratelimit-reset-requests": "50s", "retry-after-ms": "1500"}, now, 429)
-    client.state.update(refused)
-    client.state.update(parse_rate_limit_headers({  # a concurrent call's 200, just after
-        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
-        "x-ratelimit-reset-requests": "49s"}, now + 0.01, 200))
-    failure = client._rate_limited(refused)
-    assert 1.4 < failure.wait_s < 1.6 + 0.3  # its own retry-after, plus jitter
-    without = parse_rate_limit_headers({
-        "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0",
-        "x-ratelimit-reset-requests": "50s"}, now, 429)
-    assert 24 < client._rate_limited(without).wait_s < 27  # one request back: 50 s / 2
 
 
 async def test_x_should_retry_false_is_obeyed(unused_tcp_port):

@@ -23,7 +23,7 @@ def openai_headers(rem_req, rem_tok, reset_req="1s", reset_tok="6s", lim_req=60,
 def state_of(*snapshots):
     state = QuotaState()
     for snap in snapshots:
-        state.update(snap)
+        state = state.merged(snap)
     return state
 
 
@@ -70,7 +70,7 @@ def test_a_clock_that_steps_back_does_not_freeze_the_gauges():
     state = state_of(before, after_ntp_step)
     assert state.get("requests").bucket.remaining == 40
     refill = parse_rate_limit_headers(openai_headers(45, 450), T0 - 3590)
-    state.update(refill)
+    state = state.merged(refill)
     assert state.get("requests").bucket.remaining == 45
 
 
@@ -121,7 +121,7 @@ def test_concurrent_responses_keep_the_lowest_value():
                        for i, rem in enumerate((56, 55, 57))))
     assert state.get("requests").bucket.remaining == 55
     later = parse_rate_limit_headers(openai_headers(58, 500, "2s", "5s"), T0 + 3)
-    state.update(later)  # seconds later, a refill is real news
+    state = state.merged(later)  # seconds later, a refill is real news
     assert state.get("requests").bucket.remaining == 58
 
 

@@ -44,7 +44,7 @@ async def test_a_message_moves_the_gauges_and_is_answered():
         kinds = [type(m).__name__ for m in messages if isinstance(m, QuotaUpdated | CallFinished)]
         assert kinds.index("QuotaUpdated") < kinds.index("CallFinished")
         await pilot.pause()
-        gauges = app.quota.gauges
+        gauges = app.quota_panel.gauges
         assert gauges["requests"].state.bucket.remaining == 19
         rendered = gauges["tokens"].render().plain
         assert "tokens / min" in rendered and "/ 4,000" in rendered
@@ -63,7 +63,7 @@ async def test_gauges_move_at_the_first_byte_not_the_end():
         await wait_until(pilot, lambda: any(isinstance(m, QuotaUpdated) for m in messages))
         await pilot.pause(0.05)  # not pause(): that waits for idle, i.e. the end of the stream
         assert not any(isinstance(m, CallFinished) for m in messages)  # still streaming
-        assert app.quota.gauges["requests"].state.bucket.remaining == 19
+        assert app.quota_panel.gauges["requests"].state.bucket.remaining == 19
         await finished(pilot, messages)
 
 
@@ -77,9 +77,11 @@ async def test_escape_cancels_and_keeps_the_partial_answer():
         await pilot.press("escape")
         (record,) = await finished(pilot, messages)
         assert record.outcome == Outcome.CANCELLED and record.text
-        await pilot.pause()
-        assert app.query_one(".answer Markdown").source == record.text
-        assert "cancelled" in str(app.query_one(".answer .meta").render())
+        await wait_until(pilot, lambda: "cancelled" in str(app.query_one(".answer .meta")
+                                                             .render()))
+        shown = app.query_one(".answer Markdown").source
+        assert shown.startswith(record.text.rstrip(" *"))  # the partial text, closed
+        assert "cancelled: cancelled" not in str(app.query_one(".answer .meta").render())
 
 
 async def test_burst_drains_the_limit_into_429s_and_the_plot():
@@ -92,10 +94,10 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         assert sum(r.status == 429 for r in records) == 7
         await wait_until(pilot, lambda: "burst of 12" in log_text(app))
         assert "burst of 12: 5 ok, 7× 429" in log_text(app)
-        assert app.quota.gauges["requests"].state.bucket.remaining == 0
+        assert app.quota_panel.gauges["requests"].state.bucket.remaining == 0
         assert app.history.throttles(300.0, time.time())
         await pilot.pause()
-        assert "next in" in app.quota.gauges["requests"].render().plain
+        assert "next in" in app.quota_panel.gauges["requests"].render().plain
 
 
 async def test_429_retry_is_shown_and_succeeds():
@@ -172,7 +174,7 @@ async def test_garbage_headers_are_reported_once_and_nothing_breaks():
             await finished(pilot, messages, count=1 if text == "one" else 2)
         await pilot.pause()
         assert log_text(app).count("unreadable") == 1
-        assert "n/a" in app.quota.gauges["requests"].render().plain
+        assert "n/a" in app.quota_panel.gauges["requests"].render().plain
 
 
 async def test_commands_and_input_history():
@@ -251,7 +253,7 @@ async def test_countdown_ticks_from_its_deadline():
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await probe(pilot, messages)
         await pilot.pause()
-        gauge = app.quota.gauges["requests"]
+        gauge = app.quota_panel.gauges["requests"]
         assert "resets in 3s" in gauge.render().plain  # 1 of 20 per minute
         now[0] += 2  # the app was busy for 2 s: the countdown is still right
         app.tick()
@@ -301,8 +303,10 @@ async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
         assert app.chat.input.value == "second, too soon"  # kept, not sent
         (record,) = await finished(pilot, messages)
         assert record.ok
+        await wait_until(pilot, lambda: not app.answering(), what="the answer to end")
         await send(pilot, "second")
         await finished(pilot, messages, count=2)
+        await wait_until(pilot, lambda: not app.answering(), what="the answer to end")
         roles = [(m["role"], m["content"][:6]) for m in app.conversation]
         assert roles[0] == ("user", "first") and roles[2] == ("user", "second")
         assert [r for r, _ in roles] == ["user", "assistant"] * 2

@@ -114,9 +114,19 @@ def test_mistral_2024_family():
         "x-ratelimitbysize-limit-month": "1000000000",
         "x-ratelimitbysize-remaining-month": "999000000"}, T0)
     assert snap.dialect == "mistral"
-    assert snap.bucket("tokens").reset_in_s == 39.0
+    minute = snap.bucket("tokens_minute")  # the un-suffixed family is the per-minute bucket
+    assert (minute.limit, minute.remaining, minute.reset_in_s) == (500_000, 499_000, 39.0)
+    assert minute.window_s == 60.0 and snap.bucket("tokens") is None
     assert snap.bucket("tokens_month").limit == 1_000_000_000
     assert snap.extras["query_cost_tokens"] == 1000
+
+
+def test_mistral_2024_both_spellings_are_one_bucket():
+    snap = parse_rate_limit_headers({
+        "x-ratelimitbysize-limit-minute": "500000", "x-ratelimitbysize-remaining-minute": "499000",
+        "ratelimitbysize-reset": "39"}, T0)
+    assert [b.id for b in snap.buckets] == ["tokens_minute"]
+    assert snap.bucket("tokens_minute").reset_in_s == 39.0
 
 
 header_names = st.one_of(

@@ -20,9 +20,11 @@ from typing import Any
 import httpx2
 import openai
 
+from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import (
+    CallKind,
     CallRecord,
     Event,
     Outcome,
@@ -30,10 +32,9 @@ from ratelimit_tui.core.events import (
     RetryScheduled,
     Usage,
 )
-from ratelimit_tui.core.format import compact_duration
-from ratelimit_tui.core.headers import parse_rate_limit_headers
-from ratelimit_tui.core.model import RateLimitSnapshot
-from ratelimit_tui.core.quota import BucketState, QuotaState
+from ratelimit_tui.core.headers import find_request_id, parse_rate_limit_headers
+from ratelimit_tui.core.model import RateLimitSnapshot, is_throttled
+from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.core.secret import scrub
 
 PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
@@ -44,7 +45,7 @@ TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; 
 class _Trace:
     """What the event hooks saw of the current call's latest attempt."""
 
-    kind: str
+    kind: CallKind
     attempt: int = 0
     sent: float | None = None  # perf_counter when the request went out
     status: int | None = None
@@ -52,31 +53,32 @@ class _Trace:
     request_id: str | None = None
     snapshot: RateLimitSnapshot | None = None
     ttft_s: float | None = None  # streaming: request sent -> first token
+    headers: tuple[tuple[str, str], ...] = ()
     parts: list[str] = field(default_factory=list)
 
 
-class _Failure(Exception):
-    """A classified failed attempt: retried after `wait_s`, or final when that is None.
-    `again` asks for one immediate retry that does not count (a renamed parameter)."""
+class _Failed(Exception):
+    """An attempt failed; `decision` says whether and when to try again."""
 
-    def __init__(self, outcome: str, message: str, wait_s: float | None,
-                 again: bool = False) -> None:
-        super().__init__(message)
-        self.outcome, self.message, self.wait_s, self.again = outcome, message, wait_s, again
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
 
 
 class QuotaClient:
     def __init__(self, endpoint: Endpoint, model: str, probe_model: str | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.time,
-                 timer: Callable[[], float] = time.perf_counter) -> None:
-        """`clock` stamps responses (epoch seconds), `timer` measures latencies: both are
-        injectable so that a test can freeze what the dashboard shows."""
+                 timer: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """`clock` stamps responses (epoch seconds), `timer` measures latencies, `sleep` waits
+        before retries and between polls: all injectable, so that a test can run a minute of
+        waiting on a scripted clock in no time."""
         self.endpoint = endpoint
-        self._clock, self._timer = clock, timer
+        self._clock, self._timer, self._sleep = clock, timer, sleep
         self.model = model
         self.probe_model = probe_model
-        self.state = QuotaState()
+        self.quota = QuotaState()  # replaced, never changed: events carry it to the UI
         self._on_event = on_event
         self._rng = rng or random.Random()
         self._trace: ContextVar[_Trace | None] = ContextVar("ratelimit_trace", default=None)
@@ -107,13 +109,18 @@ class QuotaClient:
         ttfb = self._timer() - trace.sent if trace and trace.sent is not None else 0.0
         pairs = response.headers.multi_items()  # decoded once: Headers.get() decodes each time
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
-        self.state.update(snapshot)
-        request_id = next((v for k, v in pairs if k in ("x-request-id", "request-id")), None)
+        request_id = find_request_id(pairs)
         if trace is not None:
             trace.status, trace.ttfb_s = response.status_code, ttfb
-            trace.request_id, trace.snapshot = request_id, snapshot
-        self._emit(ResponseObserved(snapshot, ttfb, trace.attempt if trace else 1, request_id,
-                                    tuple(pairs), trace.kind if trace else "chat"))
+            trace.request_id, trace.snapshot, trace.headers = request_id, snapshot, tuple(pairs)
+        self._observe(snapshot, ttfb, trace, request_id, tuple(pairs))
+
+    def _observe(self, snapshot: RateLimitSnapshot, ttfb: float, trace: _Trace | None,
+                 request_id: str | None, headers: tuple[tuple[str, str], ...]) -> None:
+        self.quota = self.quota.merged(snapshot)
+        self._emit(ResponseObserved(snapshot, self.quota, ttfb, trace.attempt if trace else 1,
+                                    request_id, headers,
+                                    trace.kind if trace else CallKind.CHAT))
 
     def _emit(self, event: Event) -> None:
         if self._on_event is not None:
@@ -121,22 +128,26 @@ class QuotaClient:
 
     # --- calls ------------------------------------------------------------------------------
 
-    async def probe(self, model: str | None = None, kind: str = "probe") -> CallRecord:
+    async def probe(self, model: str | None = None,
+                    kind: CallKind = CallKind.PROBE) -> CallRecord:
         """The cheapest call that returns rate-limit headers: one attempt, max_tokens=1."""
         return await self.chat(list(PROBE_MESSAGES), model=model or self.probe_model or self.model,
                                stream=False, max_tokens=1, kind=kind, retries=0)
 
-    async def poll_forever(self, interval_s: float) -> None:
+    async def poll_forever(self, interval_s: float,
+                           on_record: Callable[[CallRecord], None] | None = None) -> None:
         """Probe, wait, probe... The next probe is scheduled only after the last one finished,
-        so two never overlap however slow the endpoint; after a 429 it waits out the
+        so two never overlap however slow the endpoint; after a refusal it waits out the
         retry-after instead of asking again. Runs until cancelled."""
         while True:
-            await self.probe()
-            await asyncio.sleep(max(interval_s, self.state.retry_wait(self._clock()) or 0.0))
+            record = await self.probe()
+            if on_record is not None:
+                on_record(record)
+            await self._sleep(max(interval_s, self.quota.retry_wait(self._clock()) or 0.0))
 
     async def chat(self, messages: list[dict[str, Any]], *, model: str | None = None,
                    stream: bool = True, max_tokens: int | None = None,
-                   on_text: TextSink | None = None, kind: str = "chat",
+                   on_text: TextSink | None = None, kind: CallKind = CallKind.CHAT,
                    retries: int | None = None) -> CallRecord:
         """One logical call with this client's retries. Cancelling the task that awaits it
         closes the stream, keeps the partial text and records the call as cancelled."""
@@ -149,7 +160,7 @@ class QuotaClient:
         throttled = 0
         free_retry = True
 
-        def record(outcome: str, error: str | None = None) -> CallRecord:
+        def record(outcome: Outcome, error: str | None = None) -> CallRecord:
             return CallRecord(
                 kind=kind, model=model, started_at=started_at, outcome=outcome,
                 status=trace.status, attempts=trace.attempt, throttled=throttled,
@@ -168,19 +179,21 @@ class QuotaClient:
                         usage = await self._complete(model, messages, max_tokens, trace)
                     result = record(Outcome.OK)
                     break
-                except _Failure as failure:
-                    throttled += trace.status == 429
-                    if failure.again and free_retry:
+                except _Failed as failed:
+                    decision = failed.decision
+                    throttled += is_throttled(trace.status)
+                    if decision.again and free_retry:
+                        self._completion_models.add(model)
                         free_retry, trace.attempt = False, trace.attempt - 1
                         continue
-                    if failure.wait_s is None or trace.attempt > retries:
-                        result = record(failure.outcome, failure.message)
+                    if decision.wait_s is None or trace.attempt > retries:
+                        result = record(decision.outcome, decision.message)
                         break
-                    self._emit(RetryScheduled(failure.wait_s, failure.message, trace.attempt + 1,
-                                              kind))
-                    await asyncio.sleep(failure.wait_s)
+                    self._emit(RetryScheduled(decision.wait_s, decision.message,
+                                              trace.attempt + 1, kind))
+                    await self._sleep(decision.wait_s)
         except asyncio.CancelledError:
-            self._emit(record(Outcome.CANCELLED, "cancelled"))
+            self._emit(record(Outcome.CANCELLED))
             raise
         except Exception as exc:  # an SDK surprise: one scrubbed line, not a traceback whose
             # locals would show the request's Authorization header
@@ -204,7 +217,7 @@ class QuotaClient:
                 model=model, messages=messages, **self._token_args(model, max_tokens))
             completion = raw.parse()
         except openai.APIError as exc:
-            raise self._classify(exc, model, trace) from None
+            raise self._failed(exc, model, trace) from None
         if completion.choices:
             trace.parts.append(completion.choices[0].message.content or "")
         return _usage(completion.usage)
@@ -228,105 +241,52 @@ class QuotaClient:
                             if on_text and inspect.isawaitable(shown := on_text(delta)):
                                 await shown
         except openai.APIError as exc:
-            raise self._classify(exc, model, trace) from None
+            raise self._failed(exc, model, trace) from None
         except httpx2.TransportError as exc:  # mid-stream: the head arrived, the body broke
-            raise self._cut(trace, isinstance(exc, httpx2.TimeoutException)) from None
+            stalled = isinstance(exc, httpx2.TimeoutException)
+            raise self._decide(Attempt(Failure.STALLED if stalled else Failure.CUT,
+                                       trace.attempt, trace.status,
+                                       partial=bool(trace.parts)), model) from None
         return usage
 
-    def _cut(self, trace: _Trace, stalled: bool) -> _Failure:
-        """The head came, the body broke. Retried only if nothing of the answer arrived: a
-        retry would pay again for what the user has already seen."""
-        message = (f"the stream stalled (no data for {self.endpoint.timeout_s:g} s)"
-                   if stalled else "the connection dropped mid-answer")
-        if trace.parts:
-            return _Failure(Outcome.CUT, message + "; the partial answer is kept", None)
-        return _Failure(Outcome.CUT, message, self._backoff(trace.attempt))
+    # --- failures: gather the facts, let attempts.classify decide ----------------------------
 
-    # --- classification ----------------------------------------------------------------------
-
-    def _classify(self, exc: openai.APIError, model: str, trace: _Trace) -> _Failure:
-        attempt = trace.attempt
+    def _failed(self, exc: openai.APIError, model: str, trace: _Trace) -> _Failed:
+        number = trace.attempt
         if isinstance(exc, openai.APITimeoutError):
-            return _Failure(Outcome.TIMEOUT, f"no response within {self.endpoint.timeout_s:g} s",
-                            self._backoff(attempt))
+            return self._decide(Attempt(Failure.TIMEOUT, number), model)
         if isinstance(exc, openai.APIConnectionError):
             if trace.status is not None:
-                return self._cut(trace, stalled=False)
+                return self._decide(Attempt(Failure.CUT, number, trace.status,
+                                            partial=bool(trace.parts)), model)
             reason = self._scrub(_connection_reason(exc.__cause__))
-            return _Failure(Outcome.CONNECTION, f"cannot reach {self.endpoint.host}: {reason}",
-                            self._backoff(attempt))
+            return self._decide(Attempt(Failure.CONNECTION, number, reason=reason), model)
         if not isinstance(exc, openai.APIStatusError):
-            return _Failure(Outcome.BAD_REQUEST, self._scrub(str(exc)), None)
-        status = exc.status_code
+            return self._decide(Attempt(Failure.REFUSED, number, reason=self._scrub(str(exc))),
+                                model)
         response = exc.response
         body = response.text if response is not None else ""
         seen = trace.snapshot or parse_rate_limit_headers(
-            response.headers, self._clock(), status)
+            response.headers, self._clock(), exc.status_code)
         snapshot = with_body_hints(seen, body)
-        if snapshot.buckets != seen.buckets or trace.snapshot is None:
-            self.state.update(snapshot)  # the body told more than the headers (OpenRouter)
-        trace.snapshot = snapshot
-        error = error_info(body)
-        said = self._scrub(str(error.get("message") or "")).strip()
-        if not said and "html" in response.headers.get("content-type", ""):
-            said = "the server answered with an HTML error page"
-        code = error.get("code") or error.get("type")
-        if status == 429 and code == "insufficient_quota":
-            return _Failure(Outcome.NO_QUOTA, "out of quota (insufficient_quota): the account "
-                            "has no credit left; waiting will not help, check billing", None)
-        if status == 413 or (status == 429 and "too large" in said.lower()):
-            return _Failure(Outcome.TOO_LARGE, f"request too large for the limit: {said}", None)
-        if snapshot.should_retry is False and (status in (408, 409, 429) or status >= 500):
-            return _Failure(Outcome.RATE_LIMITED if status == 429 else Outcome.SERVER,
-                            f"{status}: {said or 'refused'} (the server says not to retry)",
-                            None)
-        if status == 429:
-            return self._rate_limited(snapshot)
-        if status == 401:
-            return _Failure(Outcome.AUTH, "the API key was rejected (401): check "
-                            "OPENAI_API_KEY or the key for this endpoint", None)
-        if status == 403:
-            return _Failure(Outcome.AUTH, f"access denied (403): {said or 'forbidden'}", None)
-        if status == 404:
-            return _Failure(Outcome.NOT_FOUND, f"unknown model {model!r} or endpoint (404): "
-                            f"{said or 'not found'}", None)
-        if status in (408, 409):
-            return _Failure(Outcome.SERVER, f"{status}: {said}", self._backoff(attempt))
-        if status >= 500:
-            return _Failure(Outcome.SERVER, f"server error {status}: {said or 'no details'}",
-                            self._backoff(attempt))
-        if "max_completion_tokens" in said and model not in self._completion_models:
-            self._completion_models.add(model)  # reasoning models want this name
-            return _Failure(Outcome.BAD_REQUEST, said, None, again=True)
-        return _Failure(Outcome.BAD_REQUEST, f"request rejected ({status}): {said}", None)
+        told_more = (snapshot.buckets, snapshot.retry_after_s) != (seen.buckets,
+                                                                   seen.retry_after_s)
+        if told_more or trace.snapshot is None:
+            # The body told more than the head (OpenRouter's limits, Gemini's retry delay):
+            # the gauges and the next poll's wait must know it too.
+            trace.snapshot = snapshot
+            self._observe(snapshot, trace.ttfb_s or 0.0, trace, trace.request_id,
+                          trace.headers or tuple(response.headers.multi_items()))
+        error = {k: self._scrub(v) if isinstance(v, str) else v
+                 for k, v in error_info(body).items()}
+        html = "html" in response.headers.get("content-type", "")
+        return self._decide(Attempt(Failure.STATUS, number, exc.status_code, snapshot, error,
+                                    html, bool(trace.parts)), model)
 
-    def _rate_limited(self, snapshot: RateLimitSnapshot) -> _Failure:
-        """Wait what this 429's retry-after(-ms) says, else until its exhausted buckets have
-        room again: one request in a request bucket, a full token bucket (the size of the
-        next request is not known)."""
-        now = self._clock()
-        exhausted = [b for b in snapshot.buckets if b.remaining == 0]
-        where = f" on {', '.join(b.id for b in exhausted)}" if exhausted else ""
-        wait = snapshot.retry_after_s
-        if wait is not None:
-            wait = max(0.0, snapshot.received_at + wait - now)
-        elif exhausted:
-            waits = [BucketState(b, snapshot.received_at).wait_for(1, now)
-                     if b.metric == "requests" else BucketState(b, snapshot.received_at)
-                     .reset_in(now) for b in exhausted]
-            known = [w for w in waits if w is not None]
-            wait = max(known) if known else None
-        if wait is None:
-            wait = self._backoff(1)
-        if wait > self.endpoint.retry_cap_s:
-            return _Failure(Outcome.RATE_LIMITED, f"rate limited{where}: the wait "
-                            f"({compact_duration(wait)}) is longer than the retry cap "
-                            f"({compact_duration(self.endpoint.retry_cap_s)})", None)
-        jitter = self._rng.uniform(0.0, min(1.0, 0.1 * wait + 0.05))
-        return _Failure(Outcome.RATE_LIMITED, f"429 rate limited{where}", wait + jitter)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(8.0, 0.5 * 2 ** (attempt - 1)) * self._rng.uniform(0.75, 1.0)
+    def _decide(self, attempt: Attempt, model: str) -> _Failed:
+        policy = Policy(self.endpoint.host, model, self.endpoint.timeout_s,
+                        self.endpoint.retry_cap_s, model in self._completion_models)
+        return _Failed(classify(attempt, policy, self._clock(), self._rng.random()))
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self.endpoint.api_key)

@@ -4,10 +4,12 @@ Textual message, a script can print it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ratelimit_tui.core.model import RateLimitSnapshot
+    from ratelimit_tui.core.quota import QuotaState
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +21,13 @@ class Usage:
     total_tokens: int | None
 
 
-class Outcome:
+class CallKind(StrEnum):
+    CHAT = "chat"
+    PROBE = "probe"  # a minimal call: F5, polling, the probe command
+    BURST = "burst"  # one of /burst's concurrent minimal calls
+
+
+class Outcome(StrEnum):
     OK = "ok"
     CANCELLED = "cancelled"
     RATE_LIMITED = "rate_limited"  # 429s that outlasted the retries or the cap
@@ -34,17 +42,32 @@ class Outcome:
     CUT = "cut"  # the connection dropped mid-answer
     ERROR = "error"  # anything else: reported, never allowed to take the app down
 
+    @property
+    def text(self) -> str:
+        """As a sentence says it: 'rate limited', 'server error'."""
+        return self.value.replace("_", " ")
+
+    @property
+    def broken(self) -> bool:
+        """The endpoint cannot be used as things stand (key, model, network, server): the
+        connection state leaves 'live'. A 429, a cancel or a too-large request say nothing
+        against the endpoint."""
+        return self not in (Outcome.OK, Outcome.RATE_LIMITED, Outcome.CANCELLED,
+                            Outcome.TOO_LARGE)
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseObserved:
-    """One HTTP response's head, as soon as it arrived (every attempt, retries included)."""
+    """One HTTP response's head, as soon as it arrived (every attempt, retries included), and
+    the picture of every limit once it was merged in: what the gauges draw."""
 
     snapshot: RateLimitSnapshot
+    quota: QuotaState
     ttfb_s: float  # request sent -> headers received
     attempt: int
     request_id: str | None
     headers: tuple[tuple[str, str], ...]  # as received; redact before showing
-    kind: str  # chat, probe
+    kind: CallKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +75,17 @@ class RetryScheduled:
     wait_s: float
     reason: str  # human text: "429 on tokens", "server error 503", ...
     attempt: int  # the attempt that will follow the wait
-    kind: str
+    kind: CallKind
 
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """One logical call (all its attempts) as it ended."""
 
-    kind: str  # chat, probe
+    kind: CallKind
     model: str
     started_at: float  # epoch seconds
-    outcome: str  # an Outcome
+    outcome: Outcome
     status: int | None  # HTTP status of the last response; None when none came
     attempts: int
     throttled: int  # how many of the attempts got a 429

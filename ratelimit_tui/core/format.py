@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ratelimit_tui.core.events import CallRecord
 
 MONTH = 30 * 86400.0
 # The windows providers name: seconds, as header names spell them, as a gauge label says them.
@@ -50,3 +54,22 @@ def count(n: float | None) -> str:
     decimals = max(0, 4 - len(str(int(abs(value)))))
     value = math.floor(value * 10**decimals) / 10**decimals
     return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + suffix
+
+
+def plural(n: int, word: str) -> str:
+    """'1 call', '2 calls': the count and the word, in agreement."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def call_line(record: CallRecord) -> str:
+    """One call in one line: '200 in 12ms · requests 19 / 20 · tokens 3,999 / 4,000', or what
+    went wrong."""
+    if record.error is not None and record.outcome != "ok":
+        return record.error
+    parts = [f"{record.status} in {compact_duration(record.latency_s)}"]
+    if record.snapshot is not None:
+        parts += [f"{b.id} {count(b.remaining)} / {count(b.limit)}"
+                  for b in record.snapshot.buckets if b.known]
+        if not record.snapshot.buckets:
+            parts.append("no rate-limit headers")
+    return " · ".join(parts)

@@ -91,31 +91,59 @@ def parse_rate_limit_headers(
     """
     if received_at is None:
         received_at = time.time()
-    own = header_items(headers)
-    upstream = {}
-    if any(k.startswith(_UPSTREAM_PREFIX) for k in own):
-        upstream = {k[len(_UPSTREAM_PREFIX):]: own.pop(k) for k in list(own)
-                    if k.startswith(_UPSTREAM_PREFIX)}
-    buckets, dialect = _buckets(own, received_at)
-    if upstream:
-        seen = {b.id for b in buckets}
-        extra, _ = _buckets(upstream, received_at)
-        buckets += [b for b in extra if b.id not in seen]
-        dialect = "litellm"
+    raw = header_items(headers)
+    items = with_upstream(raw)
+    buckets, dialect = _buckets(items, received_at)
+    if _is_litellm(raw):
+        dialect = "litellm"  # on its own 429s as on relayed 200s: one label per endpoint
     return RateLimitSnapshot(
         received_at=received_at,
         status=status,
         buckets=tuple(buckets),
-        retry_after_s=_retry_after(own, received_at),
-        should_retry=parse_bool(own.get("x-should-retry")),
+        retry_after_s=_retry_after(items, received_at),
+        should_retry=parse_bool(items.get("x-should-retry")),
         dialect=dialect,
-        extras=_extras(own),
+        extras=_extras(items),
     )
+
+
+_RETRY_AFTER = ("retry-after-ms", "x-ms-retry-after-ms", "retry-after")
+
+
+def with_upstream(items: dict[str, str]) -> dict[str, str]:
+    """A proxy's copies of the upstream's headers (LiteLLM's `llm_provider-x-ratelimit-reset-
+    requests`, `llm_provider-retry-after`) fill every field the plain headers lack; where both
+    carry one, the plain header wins. Retry-after is one field in three spellings."""
+    if not any(name.startswith(_UPSTREAM_PREFIX) for name in items):
+        return items
+    upstream = {name[len(_UPSTREAM_PREFIX):]: value for name, value in items.items()
+                if name.startswith(_UPSTREAM_PREFIX)}
+    if any(name in items for name in _RETRY_AFTER):
+        upstream = {k: v for k, v in upstream.items() if k not in _RETRY_AFTER}
+    plain = {k: v for k, v in items.items() if not k.startswith(_UPSTREAM_PREFIX)}
+    # Upstream-only names first: where a plain name and an upstream one describe the same
+    # bucket field (LiteLLM's OpenAI-named copy of Anthropic's limit), the plain one, read
+    # later, wins.
+    return {**{k: v for k, v in upstream.items() if k not in plain}, **plain}
+
+
+def _is_litellm(items: dict[str, str]) -> bool:
+    return any(name.startswith(("x-litellm-", _UPSTREAM_PREFIX)) for name in items)
+
+
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-litellm-call-id")
+
+
+def find_request_id(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries."""
+    found = {name.lower(): value for name, value in pairs
+             if name.lower() in REQUEST_ID_HEADERS}
+    return next((found[name] for name in REQUEST_ID_HEADERS if name in found), None)
 
 
 def _retry_after(items: dict[str, str], received_at: float) -> float | None:
     """retry-after-ms beats retry-after (it is the more precise of the two)."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+    for name in _RETRY_AFTER[:2]:
         ms = parse_number(items.get(name))
         if ms is not None and ms >= 0:
             return ms / 1000.0
@@ -184,8 +212,10 @@ def classify_name(name: str) -> tuple[Key, str, str] | None:
         scope = "priority" if match.group(1) == "priority" else None
         return (metric, scope, None), match.group(3), "anthropic"
     if match := _MISTRAL_2024.fullmatch(name):
-        unit = match.group(3)
-        return ("tokens", None, _UNIT_S[unit] if unit else None), match.group(2), "mistral"
+        # Without a unit, Mistral's 2024 `ratelimitbysize-*` is the per-minute token bucket
+        # (the one with a reset): the same bucket as `x-ratelimitbysize-*-minute`.
+        unit = match.group(3) or "minute"
+        return ("tokens", None, _UNIT_S[unit]), match.group(2), "mistral"
     return None
 
 

@@ -88,3 +88,22 @@ def downsample(points: list[tuple[float, float]], start: float, end: float,
         if index not in lows or value < lows[index]:
             lows[index] = value
     return [(start + (i + 0.5) * width, lows[i]) for i in sorted(lows)]
+
+
+def gap_for(window: float) -> float:
+    """Longer than this without a point is a gap in the data (a restart, a pause): about a
+    minute in the 5-min window, three slots in the coarser ones."""
+    return max(60.0, 3 * WINDOWS[window])
+
+
+def split_at_gaps(points: list[tuple[float, float]],
+                  gap_s: float) -> list[list[tuple[float, float]]]:
+    """Runs of points with no gap longer than `gap_s` inside: a plot draws each as its own
+    line, so that nothing is drawn across time with no data."""
+    runs: list[list[tuple[float, float]]] = []
+    for point in points:
+        if runs and point[0] - runs[-1][-1][0] <= gap_s:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    return runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ratelimit_tui.core.format import WINDOWS, compact_duration
@@ -15,6 +16,13 @@ DAY = 86400.0
 REQUEST_METRICS = frozenset({"requests"})
 TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens", "tokens_usage_based"})
 _WINDOW_NAMES = {seconds: name for seconds, name, _ in WINDOWS}
+THROTTLED_STATUS = 429  # the one status that means "over your rate limit"
+
+
+def is_throttled(status: int | None) -> bool:
+    """The one definition of a throttled response. 503 and 529 are the server's capacity, not
+    the caller's quota: they are retried as server errors (honouring any retry-after)."""
+    return status == THROTTLED_STATUS
 
 
 def window_name(seconds: float) -> str:
@@ -30,14 +38,14 @@ def display_order(bucket: Bucket) -> tuple[bool, int, float]:
     return (bucket.scope is not None, metric_rank, bucket.name_window_s or 0.0)
 
 
-class Refill:
+class Refill(StrEnum):
     """How a bucket fills up again, which decides how it can be projected forward."""
 
     CONTINUOUS = "continuous"  # token bucket: full at reset_at, linearly (OpenAI, Anthropic)
     WINDOW = "window"  # fixed window: unchanged until reset_at, then full
 
 
-class WindowSource:
+class WindowSource(StrEnum):
     HEADER = "header"  # named by the header (suffix, renewalperiod, w=)
     PROVIDER = "provider"  # documented by the provider for this header family (Groq, Together)
     INFERRED = "inferred"  # reset x limit / (limit - remaining)
@@ -50,12 +58,12 @@ class Bucket:
     metric: str  # requests, tokens, input_tokens, output_tokens, input_images, ...
     scope: str | None  # project, priority, an IETF policy name, or None
     window_s: float | None
-    window_source: str | None
+    window_source: WindowSource | None
     limit: int | None
     remaining: int | None
     reset_at: float | None  # epoch seconds
     reset_in_s: float | None  # seconds from receipt, never negative
-    refill: str | None
+    refill: Refill | None
     name_window_s: float | None = None  # the window the header name carries (part of the id)
 
     @property
@@ -103,8 +111,8 @@ class RateLimitSnapshot:
 
     @property
     def throttled(self) -> bool:
-        """The response refused the call for capacity (a retry-after on a 200 is only a hint)."""
-        return self.status in (429, 503, 529)
+        """The response refused the call for the caller's rate limit (see is_throttled)."""
+        return is_throttled(self.status)
 
     def bucket(self, bucket_id: str) -> Bucket | None:
         return next((b for b in self.buckets if b.id == bucket_id), None)

@@ -6,6 +6,7 @@ until its reset instant; a fixed window stays put until its reset, then is full.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from ratelimit_tui.core.model import (
@@ -48,6 +49,15 @@ class BucketState:
             return float(b.limit)
         return float(b.remaining)
 
+    def shown_remaining(self, now: float) -> tuple[int | None, bool]:
+        """(remaining as a gauge shows it at `now`, whether that is a projection rather than
+        what the server said). Rounded down: a projection never promises a call too many."""
+        projected = self.projected_remaining(now)
+        if projected is None:
+            return None, False
+        shown = math.floor(projected + 1e-9)
+        return shown, shown != self.bucket.remaining
+
     def projected_fraction(self, now: float) -> float | None:
         projected = self.projected_remaining(now)
         limit = self.bucket.limit
@@ -75,6 +85,7 @@ class BucketState:
 
 
 REORDER_WINDOW_S = 1.0
+RETRY_AFTER = "retry-after"  # what holds a request back when the server said to wait
 
 
 def _arrived_out_of_order(previous: BucketState, bucket: Bucket, received_at: float) -> bool:
@@ -99,35 +110,43 @@ class Fit:
 
 
 class QuotaState:
-    """Last known value of every bucket, merged from the snapshots of successive responses."""
+    """Last known value of every bucket, merged from the snapshots of successive responses.
 
-    def __init__(self) -> None:
-        self._states: dict[str, BucketState] = {}
-        self.last: RateLimitSnapshot | None = None
+    Immutable: `merged` returns a new state, so a message can carry one to the widgets and
+    nobody draws from a picture that changes under it."""
 
-    def update(self, snapshot: RateLimitSnapshot) -> None:
-        """Merge one response, in the order responses arrived. Unknown values never overwrite
-        known ones, and a value that can only be older news (see _arrived_out_of_order) does
-        not roll a bucket back."""
-        self.last = snapshot
+    __slots__ = ("_states", "last")
+
+    def __init__(self, states: dict[str, BucketState] | None = None,
+                 last: RateLimitSnapshot | None = None) -> None:
+        self._states: dict[str, BucketState] = states or {}
+        self.last = last  # the latest response merged in
+
+    def merged(self, snapshot: RateLimitSnapshot) -> QuotaState:
+        """This state with one more response, in the order responses arrived. Unknown values
+        never overwrite known ones, and a value that can only be older news (see
+        _arrived_out_of_order) does not roll a bucket back."""
+        states = dict(self._states)
         carried = {b.id for b in snapshot.buckets if b.known}
-        for bucket_id, state in self._states.items():
-            if bucket_id not in carried:
-                self._states[bucket_id] = replace(state, stale=True)
+        for bucket_id, state in states.items():
+            if bucket_id not in carried and not state.stale:
+                states[bucket_id] = replace(state, stale=True)
         for bucket in snapshot.buckets:
-            previous = self._states.get(bucket.id)
+            previous = states.get(bucket.id)
             if not bucket.known:
                 if previous is None:
-                    self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
+                    states[bucket.id] = BucketState(bucket, snapshot.received_at)
                 continue
             if previous is not None and _arrived_out_of_order(previous, bucket,
                                                               snapshot.received_at):
+                states[bucket.id] = replace(previous, stale=False)  # confirmed, if older
                 continue
             if bucket.window_s is None and previous and previous.bucket.window_s is not None:
                 # A full bucket does not show its window; the last inference still holds.
                 bucket = replace(bucket, window_s=previous.bucket.window_s,
                                  window_source=previous.bucket.window_source)
-            self._states[bucket.id] = BucketState(bucket, snapshot.received_at)
+            states[bucket.id] = BucketState(bucket, snapshot.received_at)
+        return QuotaState(states, snapshot)
 
     def buckets(self) -> list[BucketState]:
         """All buckets: requests first, then tokens, then the rest."""
@@ -146,13 +165,15 @@ class QuotaState:
         return min(known, key=lambda fs: (fs[0], -(fs[1].reset_in(now) or 0.0)))[1]
 
     def retry_wait(self, now: float) -> float | None:
-        """After a throttled response: its retry-after, else the reset of the exhausted buckets
-        (Anthropic's 2024 429s had no retry-after). None when not throttled or unknown."""
+        """After a refused response: the rest of its retry-after; after a 429 without one, the
+        reset of the exhausted buckets (Anthropic's 2024 429s had none). None otherwise."""
         last = self.last
-        if last is None or not last.throttled:
+        if last is None or last.status is None or last.status < 400:
             return None
         if last.retry_after_s is not None:
             return max(0.0, last.received_at + last.retry_after_s - now)
+        if not last.throttled:
+            return None
         exhausted = [s.reset_in(now) for s in self._states.values()
                      if s.bucket.remaining == 0 and s.bucket.reset_at is not None]
         return max(exhausted) if exhausted else None
@@ -161,7 +182,7 @@ class QuotaState:
         """Would one request charging `tokens` tokens (prompt + max_tokens) go through now?"""
         retry = self.retry_wait(now)
         if retry:
-            return Fit(False, retry, "retry-after")
+            return Fit(False, retry, RETRY_AFTER)
         worst: tuple[float | None, str] | None = None
         for state in self._states.values():
             metric = state.bucket.metric

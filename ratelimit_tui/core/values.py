@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 # Go's time.Duration text: one or more number+unit runs. "ms" must be tried before "m".
@@ -88,7 +89,7 @@ def parse_instant(value: str | None) -> float | None:
         return None
 
 
-class Reset:
+class Reset(StrEnum):
     """How a reset value was written; it decides what the value means."""
 
     DURATION = "duration"  # Go duration: time until the bucket is full again (token bucket)
@@ -99,7 +100,7 @@ class Reset:
 class ResetValue(NamedTuple):
     at: float  # epoch seconds
     in_s: float  # seconds from receipt, never negative (exact for relative forms)
-    kind: str  # a Reset kind
+    kind: Reset
 
 
 def parse_reset(value: str | None, received_at: float) -> ResetValue | None:

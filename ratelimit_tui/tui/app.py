@@ -11,7 +11,8 @@ import asyncio
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,9 +29,18 @@ from ratelimit_tui.config import (
     history_endpoint,
     parse_poll,
 )
-from ratelimit_tui.core.events import CallRecord, Event, Outcome, ResponseObserved, RetryScheduled
-from ratelimit_tui.core.format import compact_duration, count
+from ratelimit_tui.core.events import (
+    CallKind,
+    CallRecord,
+    Event,
+    Outcome,
+    ResponseObserved,
+    RetryScheduled,
+)
+from ratelimit_tui.core.format import call_line, compact_duration, count, plural
 from ratelimit_tui.core.history import QuotaHistory
+from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
+from ratelimit_tui.core.status import STALE_AFTER_S, ConnectionFacts, connection_state
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.messages import (
     CallFinished,
@@ -40,14 +50,12 @@ from ratelimit_tui.tui.messages import (
     RetryWaiting,
     StartupFailed,
 )
-from ratelimit_tui.tui.widgets.chat import Answer, ChatPanel
+from ratelimit_tui.tui.widgets.chat import ChatPanel
 from ratelimit_tui.tui.widgets.gauges import QuotaPanel
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
-STALE_AFTER_S = 60.0  # no response for this long: the numbers are projections, say so
-BROKEN = (Outcome.CONNECTION, Outcome.TIMEOUT, Outcome.AUTH, Outcome.SERVER, Outcome.ERROR)
 
 
 def demo_sim_config():
@@ -70,15 +78,15 @@ class RateLimitApp(App[None]):
         Binding("f3", "cycle_window", "Window"),
         Binding("f5", "probe", "Probe"),
         Binding("escape", "cancel", "Cancel"),
-        Binding("q", "quit", "Quit", show=False),
-    ]
+    ]  # Ctrl+Q quits (Textual's own binding); no plain letter does: the input has the focus
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
-                 timer: Callable[[], float] = time.perf_counter, sim_config=None,
+                 timer: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, sim_config=None,
                  tick_s: float = 1.0) -> None:
         super().__init__()
         self.settings = settings
-        self.clock, self.timer = clock, timer
+        self.clock, self.timer, self.sleep = clock, timer, sleep
         self.sim_config = sim_config
         self.tick_s = tick_s
         self.history = QuotaHistory()
@@ -89,14 +97,11 @@ class RateLimitApp(App[None]):
         self.model = settings.model
         self.poll_s = settings.poll_s
         self.conversation: list[dict[str, str]] = []  # questions and answers, in pairs
-        self.question: dict[str, str] | None = None  # the one being answered
         self.pending: str | None = None  # a message typed before the client was ready
-        self.answer: Answer | None = None  # the answer being written
-        self.connection = "starting"
-        self.last_response_at: float | None = None
+        self.quota = QuotaState()  # as the latest QuotaUpdated carried it
+        self.facts = ConnectionFacts(poll_s=self.poll_s)  # what the status line is derived from
         self.last_observed: ResponseObserved | None = None
-        self.last_error: str | None = None
-        self.retry_until: float | None = None
+        self.poll_error: str | None = None  # the polls' failure already in the log
         self.dialect: str | None = None
         self.unreadable_logged = False
         self._ticker: Timer | None = None
@@ -109,7 +114,7 @@ class RateLimitApp(App[None]):
         # Kept as attributes: the hot paths need no query, and a message that arrives while
         # the app shuts down finds its widget still there (if no longer on screen).
         self.status = StatusLine()
-        self.quota = QuotaPanel(self.clock)
+        self.quota_panel = QuotaPanel(self.clock)
         self.chat = ChatPanel()
         self.plot = HistoryPlot(self.history, self.clock)
         self.events = EventLog(self.clock)
@@ -117,7 +122,7 @@ class RateLimitApp(App[None]):
         yield self.status
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield self.quota
+                yield self.quota_panel
                 yield self.chat
             with Vertical(id="right"):
                 yield self.plot
@@ -203,7 +208,7 @@ class RateLimitApp(App[None]):
                             "yellow")
         self.client = QuotaClient(endpoint_of(self.settings, message.base_url), self.model,
                                   self.settings.probe_model, on_event=self.client_event,
-                                  clock=self.clock, timer=self.timer)
+                                  clock=self.clock, timer=self.timer, sleep=self.sleep)
         if self.settings.demo:
             config = self.sim_config
             teammates = f", with {config.teammates} simulated teammates sharing its quota" if (
@@ -216,7 +221,7 @@ class RateLimitApp(App[None]):
                             f"requests/min, {count(config.limits.tpm)} tokens/min)")
         else:
             self.events.add(f"endpoint {self.client.endpoint.host}")
-        self.connection = "live"
+        self.facts = replace(self.facts, ready=True)
         self.refresh_status()
         if self.poll_s:
             self.poll()
@@ -228,7 +233,7 @@ class RateLimitApp(App[None]):
         self.events.add(message.text, "yellow")
 
     def on_startup_failed(self, message: StartupFailed) -> None:
-        self.connection = "error"
+        self.facts = replace(self.facts, startup_error=message.error)
         self.events.add(f"could not start: {message.error}", "bold red")
         self.refresh_status()
 
@@ -255,26 +260,24 @@ class RateLimitApp(App[None]):
         observed = message.observed
         snap = observed.snapshot
         now = self.clock()
-        self.last_response_at, self.last_observed = now, observed
+        self.quota, self.last_observed = observed.quota, observed
+        self.facts = replace(self.facts, last_response_at=now)
         self.dialect = snap.dialect or self.dialect
-        state = self.client.state
-        self.quota.show(state, now, headerless=not snap.buckets)
+        self.quota_panel.show(self.quota, now, headerless=not snap.buckets)
         for bucket in snap.buckets:
             if bucket.fraction is not None:
                 self.history.add(snap.received_at, bucket.id, bucket.fraction)
-        if snap.status == 429:
+        if snap.throttled:
             self.history.add_throttle(snap.received_at)
         if snap.buckets and not any(b.known for b in snap.buckets):
             if not self.unreadable_logged:  # once per run of bad headers, not per response
                 self.events.add("rate-limit headers present but unreadable: the "
-                                             "gauges keep their last known values", "yellow")
+                                "gauges keep their last known values", "yellow")
             self.unreadable_logged = True
         elif snap.buckets:
             self.unreadable_logged = False
         if self.last_response.display:
             self.last_response.show(observed)
-        if snap.status is not None and snap.status < 500 and snap.status not in (401, 403):
-            self.connection = "live"
         self.schedule_plot()
         self._stale_timer and self._stale_timer.stop()
         self._stale_timer = self.set_timer(STALE_AFTER_S + 0.5, self.refresh_status)
@@ -283,36 +286,25 @@ class RateLimitApp(App[None]):
 
     def on_retry_waiting(self, message: RetryWaiting) -> None:
         retry = message.retry  # only chats retry: probes and bursts make one attempt
-        self.retry_until = self.clock() + retry.wait_s
+        self.facts = replace(self.facts, retry_until=self.clock() + retry.wait_s)
         self.events.add(f"{retry.reason}: retrying in {compact_duration(retry.wait_s)} "
                         f"(attempt {retry.attempt}, Esc cancels)", "yellow")
         self.refresh_status()
         self.wake_ticker()
 
-    async def on_call_finished(self, message: CallFinished) -> None:
+    def on_call_finished(self, message: CallFinished) -> None:
+        """Every call, whoever made it: into the history, and into the connection state (the
+        worker that made the call shows its own result)."""
         record = message.record
         if self.store is not None:
             self.store.add(record, history_endpoint(self.settings),
                            self.settings.key_fingerprint())
-        if record.outcome in BROKEN:
-            self.connection = "error"
-        elif record.status is not None:
-            self.connection = "live"
-        if record.kind == "chat":
-            self.retry_until = None
-            if record.text and self.question is not None:  # question and answer, in order
-                self.conversation += [self.question, {"role": "assistant",
-                                                      "content": record.text}]
-                del self.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
-            self.question = None
-            if self.answer is not None:
-                await self.answer.finish(record)
-                self.answer = None
-            if not record.ok and record.outcome != Outcome.CANCELLED:
-                self.events.add(f"chat: {record.error}", "bold red")
-        elif not record.ok and record.kind == "probe" and record.error != self.last_error:
-            self.events.add(f"probe: {record.error}", "red")
-        self.last_error = None if record.ok else record.error
+        if record.outcome.broken:
+            self.facts = replace(self.facts, failure=record.error)
+        elif record.outcome != Outcome.CANCELLED:
+            self.facts = replace(self.facts, failure=None)
+        if record.kind == CallKind.CHAT:
+            self.facts = replace(self.facts, retry_until=None)
         observed = self.last_observed
         if observed is not None and self.last_response.display and (
                 observed.request_id == record.request_id):
@@ -325,14 +317,14 @@ class RateLimitApp(App[None]):
         if isinstance(self.screen, ModalScreen):
             return  # refreshing under a modal repaints the whole screen every tick
         now = self.clock()
-        self.quota.tick()
+        self.quota_panel.tick()
         self.refresh_status()
         if not self.needs_tick(now):
             self._ticker.pause()  # nothing on screen changes with time: stop waking up
 
     def needs_tick(self, now: float) -> bool:
-        retrying = self.retry_until is not None and self.retry_until > now
-        return retrying or self.quota.needs_tick(now)
+        retry_until = self.facts.retry_until
+        return (retry_until is not None and retry_until > now) or self.quota_panel.needs_tick(now)
 
     def wake_ticker(self) -> None:
         if self._ticker is not None and self.needs_tick(self.clock()):
@@ -340,18 +332,13 @@ class RateLimitApp(App[None]):
 
     def refresh_status(self) -> None:
         now = self.clock()
-        state = self.connection
-        quiet_for = now - (self.last_response_at or now)
-        if state == "live" and quiet_for > max(STALE_AFTER_S, 3 * (self.poll_s or 0)):
-            state = "stale"
-        retry_in = None
-        if self.retry_until is not None and self.retry_until > now:
-            retry_in = self.retry_until - now
+        retry_until = self.facts.retry_until
+        retry_in = retry_until - now if retry_until is not None and retry_until > now else None
         endpoint = "demo (simulated API)" if self.settings.demo else (
             self.client.endpoint.host if self.client else endpoint_of(self.settings).host)
-        self.status.show(endpoint=endpoint, model=self.model,
-                                        dialect=self.dialect, state=state,
-                                        poll_s=self.poll_s, retry_in=retry_in)
+        self.status.show(endpoint=endpoint, model=self.model, dialect=self.dialect,
+                         state=connection_state(self.facts, now), poll_s=self.poll_s,
+                         retry_in=retry_in)
 
     def schedule_plot(self) -> None:
         """Coalesce a burst of responses into one redraw."""
@@ -374,6 +361,7 @@ class RateLimitApp(App[None]):
         try:
             command = parse_command(text)
         except CommandError as exc:
+            chat_input.clear()
             self.events.add(str(exc), "red")
             self.notify(str(exc), severity="warning")
             return
@@ -398,41 +386,72 @@ class RateLimitApp(App[None]):
     def warn_if_full(self) -> None:
         """Before a question: say so when the known limits have no room for one more request
         (the token cost of a chat answer is not known beforehand, so only requests count)."""
-        fit = self.client.state.fits(0, self.clock())
-        if not fit.ok and fit.wait_s:
+        fit = self.quota.fits(0, self.clock())
+        if fit.ok or not fit.wait_s:
+            return
+        wait = compact_duration(fit.wait_s)
+        if fit.blocking == RETRY_AFTER:
+            self.events.add(f"the last response asked to wait {wait} more: expect a refusal "
+                            "and a retry", "yellow")
+        else:
             self.events.add(f"{fit.blocking} has no room yet: expect a 429 and a wait of about "
-                            f"{compact_duration(fit.wait_s)}", "yellow")
+                            f"{wait}", "yellow")
 
     @work(exclusive=True, group="chat")
     async def send_chat(self, text: str) -> None:
+        """Ask, stream the answer into its own widget, finish it with its own call's record."""
         self.warn_if_full()
-        self.question = {"role": "user", "content": text}
-        self.answer = answer = await self.chat.transcript.add_answer()
-        # The answer is finished (whatever the outcome) when its CallFinished arrives.
-        await self.client.chat([*self.conversation[-(MAX_CONTEXT - 2):], self.question],
-                               model=self.model, stream=self.settings.stream,
-                               on_text=answer.write if self.settings.stream else None)
+        question = {"role": "user", "content": text}
+        answer = await self.chat.transcript.add_answer()
+        started = self.timer()
+        try:
+            record = await self.client.chat(
+                [*self.conversation[-(MAX_CONTEXT - 2):], question], model=self.model,
+                stream=self.settings.stream,
+                on_text=answer.write if self.settings.stream else None)
+        except asyncio.CancelledError:
+            await answer.cancelled(self.timer() - started)
+            raise
+        await answer.finish(record)
+        if record.ok and record.text:  # question and answer, in order
+            self.conversation += [question, {"role": "assistant", "content": record.text}]
+            del self.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
+        elif not record.ok:
+            self.events.add(f"chat: {record.error}", "bold red")
 
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
-        await self.client.poll_forever(self.poll_s)
+        await self.client.poll_forever(self.poll_s, on_record=self.polled)
+
+    def polled(self, record: CallRecord) -> None:
+        """A poll's failure goes in the log once, and its end once: not once per poll."""
+        error = None if record.ok or record.outcome == Outcome.RATE_LIMITED else record.error
+        if error == self.poll_error:
+            return
+        if error is not None:
+            self.events.add(f"polling: {error}", "red")
+        else:
+            self.events.add(f"polling works again: {call_line(record)}", "green")
+        self.poll_error = error
 
     @work(group="probe")
     async def probe_now(self) -> None:
-        await self.client.probe(model=self.settings.probe_model or self.model)
+        record = await self.client.probe(model=self.settings.probe_model or self.model)
+        self.events.add(f"probe: {call_line(record)}", "" if record.ok else "red")
 
     @work(group="burst")
     async def burst(self, calls: int) -> None:
         log = self.events
-        log.add(f"burst: {calls} concurrent minimal calls")
+        log.add(f"burst: {plural(calls, 'concurrent minimal call')}")
         records = await asyncio.gather(*(
-            self.client.probe(model=self.settings.probe_model or self.model, kind="burst")
+            self.client.probe(model=self.settings.probe_model or self.model,
+                              kind=CallKind.BURST)
             for _ in range(calls)))
         outcomes = Counter(r.outcome for r in records)
         parts = [f"{outcomes.pop(Outcome.OK, 0)} ok"]
         if throttled := outcomes.pop(Outcome.RATE_LIMITED, 0):
             parts.append(f"{throttled}× 429")
-        parts += [f"{n} {outcome.replace('_', ' ')}" for outcome, n in outcomes.most_common()]
+        parts += [f"{n} {outcome.text}" for outcome, n in outcomes.most_common()]
         log.add(f"burst of {calls}: {', '.join(parts)}", "yellow" if throttled else "")
 
     def run_command(self, command: Command) -> None:
@@ -441,7 +460,6 @@ class RateLimitApp(App[None]):
             self.action_help()
         elif command.name == "clear":
             self.workers.cancel_group(self, "chat")
-            self.question = self.answer = None  # a cancelled answer adds nothing afterwards
             self.chat.transcript.remove_children()
             self.conversation.clear()
         elif command.name == "model":
@@ -456,6 +474,7 @@ class RateLimitApp(App[None]):
             except ConfigError as exc:
                 log.add(str(exc), "red")
                 return
+            self.facts = replace(self.facts, poll_s=self.poll_s)
             self.workers.cancel_group(self, "poll")
             if self.poll_s and self.client is not None:
                 self.poll()
@@ -480,6 +499,7 @@ class RateLimitApp(App[None]):
         panel = self.last_response
         panel.display = not panel.display
         self.events.display = not panel.display
+        self.screen.set_class(panel.display, "-headers")  # the layout makes room for it
         if panel.display and self.last_observed is not None:
             panel.show(self.last_observed)
 
@@ -495,9 +515,18 @@ class RateLimitApp(App[None]):
         for worker in cancelled:
             worker.cancel()
         if cancelled:
-            self.retry_until = None
-            self.events.add("cancelled")
+            self.facts = replace(self.facts, retry_until=None)
+            self.events.add("cancelled by Esc")
             self.refresh_status()
+
+    def on_resize(self) -> None:
+        """A resize can hide the input (too small) and so take its focus: give it back."""
+        self.call_after_refresh(self.refocus)
+
+    def refocus(self) -> None:
+        if self.screen is self.screen_stack[0] and self.chat.input.display and (
+                self.focused is None or not self.focused.display):
+            self.chat.input.focus()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -21,18 +23,23 @@ class ChatInput(Input):
         super().__init__(placeholder="Message the model, or /help for commands", id="chat-input")
         self.cursor_blink = False  # a blinking cursor alone would cost ~1% of a core when idle
         self.sent: list[str] = []
-        self._position = 0
+        self._position = 0  # len(sent): the draft being typed
+        self._draft = ""
 
     def remember(self, text: str) -> None:
         if text and (not self.sent or self.sent[-1] != text):
             self.sent.append(text)
         self._position = len(self.sent)
+        self._draft = ""
 
     def action_history(self, step: int) -> None:
-        if not self.sent:
+        position = max(0, min(len(self.sent), self._position + step))
+        if position == self._position:
             return
-        self._position = max(0, min(len(self.sent), self._position + step))
-        self.value = self.sent[self._position] if self._position < len(self.sent) else ""
+        if self._position == len(self.sent):
+            self._draft = self.value  # leaving the unsent text: Down brings it back
+        self._position = position
+        self.value = self.sent[position] if position < len(self.sent) else self._draft
         self.cursor_position = len(self.value)
 
 
@@ -59,14 +66,49 @@ class Answer(Vertical):
         await self._stream.write(delta)
 
     async def finish(self, record: CallRecord) -> None:
+        await self._end(record.text, record.ok, answer_meta(record))
+
+    async def cancelled(self, elapsed_s: float) -> None:
+        """Esc: what arrived stays; the call's own record has no more to say."""
+        meta = Text(f"{compact_duration(elapsed_s)}  ", style="dim")
+        meta.append("cancelled", style="bold")
+        await self._end(self.markdown.source, False, meta)
+
+    async def _end(self, text: str, ok: bool, meta: Text) -> None:
+        if not self.is_attached:  # /clear took it off the screen
+            return
         if self._stream is not None:
             await self._stream.stop()  # flush what is queued first, or it would land twice
-        if record.text:
-            await self.markdown.update(record.text)  # one full render: streamed parts can differ
-        self.meta.update(answer_meta(record))
-        self.set_class(record.outcome != Outcome.OK, "failed")
+        if text:  # one full render: streamed parts can differ
+            await self.markdown.update(text if ok else closed_markdown(text))
+        self.meta.update(meta)
+        self.set_class(not ok, "failed")
         if self.parent is not None:  # show the whole answer once it has its final height
             self.parent.call_after_refresh(self.parent.scroll_end, animate=False)
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
+_CODE_SPAN = re.compile(r"`[^`]*`")
+_BULLET = re.compile(r"^\s*\*\s", re.MULTILINE)
+_DANGLING = re.compile(r"(?:(?<=\s)|^)[*`]+$")
+
+
+def closed_markdown(text: str) -> str:
+    """A cut answer as Markdown that renders: the code fence, code span or emphasis the cut
+    left open is closed, so no stray `*` or backtick shows. Only the last paragraph can be
+    open (emphasis does not cross a blank line)."""
+    text = _DANGLING.sub("", text.rstrip()).rstrip()  # markers the cut left with nothing after
+    fences = _FENCE.findall(text)
+    if len(fences) % 2:
+        return f"{text}\n{fences[-1]}"
+    last = re.split(r"\n\s*\n", text)[-1]
+    if last.count("`") % 2:
+        return text + "`"
+    prose = _BULLET.sub("", _CODE_SPAN.sub("", last))
+    closing = "*" if prose.replace("**", "").count("*") % 2 else ""
+    if prose.count("**") % 2:
+        closing += "**"
+    return text + closing
 
 
 def answer_meta(record: CallRecord) -> Text:
@@ -82,7 +124,8 @@ def answer_meta(record: CallRecord) -> Text:
         parts.append(f"{record.throttled}× 429")
     text = Text(" · ".join(parts), style="dim")
     if record.outcome != Outcome.OK:
-        text.append(f"  {record.outcome.replace('_', ' ')}: {record.error}", style="bold")
+        text.append(f"  {record.outcome.text}" + (f": {record.error}" if record.error else ""),
+                    style="bold")
     return text
 
 

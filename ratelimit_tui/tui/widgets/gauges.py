@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 from rich.text import Text
@@ -44,9 +46,25 @@ def countdown(state: BucketState, now: float) -> str:
     return f"resets in {compact_duration(left)}"
 
 
+def seen_note(state: BucketState, now: float) -> str | None:
+    """What the server last said, and when, for a gauge that shows a projection (or a bucket
+    the last response did not confirm): 'said 12, 41s ago' while the bucket refills (the
+    countdown ticks anyway), 'said 12 at 20:26:41' once it is full, so that an idle screen
+    needs no tick to stay true."""
+    _, projected = state.shown_remaining(now)
+    if not projected and not state.stale:
+        return None
+    said = f"said {count(state.bucket.remaining)}"
+    if (state.reset_in(now) or 0.0) > 0:
+        return f"{said}, {compact_duration(state.age(now))} ago"
+    return f"{said} at {time.strftime('%H:%M:%S', time.localtime(state.observed_at))}"
+
+
 class BucketGauge(Widget):
-    """Two lines: the label, numbers and countdown; then the bar. Rendered from the clock at
-    every tick, so the countdown is right even after the app was busy."""
+    """Two lines: the label, the count and the countdown; then the bar. Every figure comes
+    from one instant: the count, the bar and the percentage are projected to the same `now`
+    the countdown counts from (a projected count is marked `~`, and the second line says what
+    the server last said, and when). Rendered from the clock at every tick."""
 
     DEFAULT_CSS = "BucketGauge { height: 2; }"
 
@@ -72,10 +90,11 @@ class BucketGauge(Widget):
             return Text("")
         now = self.clock()
         b = state.bucket
+        shown, projected = state.shown_remaining(now)
         right = Text()
         if state.stale:
-            right.append(f"stale {compact_duration(state.age(now))}  ", style="dim italic")
-        right.append(f"{count(b.remaining)} / {count(b.limit)}")
+            right.append("stale  ", style="dim italic")
+        right.append(f"{'~' if projected else ''}{count(shown)} / {count(b.limit)}")
         right.append(f"  {countdown(state, now)}", style="dim")
         room = width - right.cell_len - 1
         inferred = b.window_source == WindowSource.INFERRED
@@ -99,7 +118,10 @@ class BucketGauge(Widget):
         if fraction is None or projected is None:
             why = "no limit sent" if b.limit is None else "no remaining sent"
             return Text(f"n/a ({why})", style="dim")
-        label = f" {projected:4.0%}"
+        label = f" {math.floor(projected * 100 + 1e-9):3d}%"  # down, like the count: 99.8% is 99%
+        note = seen_note(state, now)
+        if note and width - len(label) - len(note) - 2 >= 10:  # the bar keeps 10 cells
+            label += f" · {note}"
         cells = width - len(label)
         seen = round(fraction * cells)
         refill = max(0, round(projected * cells) - seen)
@@ -107,7 +129,8 @@ class BucketGauge(Widget):
         bar = Text("█" * seen, style=colour)
         bar.append("▒" * refill, style=f"{colour} dim")  # projected refill, not observed
         bar.append("░" * (cells - seen - refill), style="dim")
-        bar.append(label, style=colour)
+        bar.append(label[:5], style=colour)
+        bar.append(label[5:], style="dim")
         return bar
 
 
@@ -154,9 +177,7 @@ class QuotaPanel(VerticalScroll):
             self.show(self.state, self.clock())
 
     def needs_tick(self, now: float) -> bool:
-        """Whether anything on a gauge changes with time: a countdown, a refill, an age."""
-        for gauge in self.gauges.values():
-            state = gauge.state
-            if state is not None and (state.stale or (state.reset_in(now) or 0) > 0):
-                return True
-        return False
+        """Whether anything on a gauge changes with time: a countdown, a refill and its age.
+        A full or unknown bucket shows nothing that moves (see seen_note)."""
+        return any(gauge.state is not None and (gauge.state.reset_in(now) or 0) > 0
+                   for gauge in self.gauges.values())

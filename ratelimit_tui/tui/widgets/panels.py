@@ -12,6 +12,7 @@ from textual.widgets import RichLog, Static
 from ratelimit_tui.core.events import ResponseObserved
 from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.core.secret import Secret, redact_headers
+from ratelimit_tui.core.status import Connection
 
 
 class StatusLine(Static):
@@ -20,9 +21,12 @@ class StatusLine(Static):
     def __init__(self) -> None:
         super().__init__(id="status")
 
-    def show(self, *, endpoint: str, model: str, dialect: str | None, state: str,
+    def show(self, *, endpoint: str, model: str, dialect: str | None, state: Connection,
              poll_s: float | None, retry_in: float | None) -> None:
-        colours = {"live": "green", "stale": "yellow", "error": "red", "starting": "dim"}
+        """`retry_in` is shown when the state is RETRYING."""
+        colours = {Connection.LIVE: "green", Connection.STALE: "yellow",
+                   Connection.RETRYING: "yellow", Connection.ERROR: "red",
+                   Connection.STARTING: "dim"}
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
         line.append(f" {endpoint} ")
@@ -31,12 +35,13 @@ class StatusLine(Static):
         line.append(" │ ", style="dim")
         line.append(dialect or "no rate-limit headers yet")
         line.append(" │ ", style="dim")
-        line.append(f"● {state}", style=colours.get(state, ""))
+        if state == Connection.RETRYING and retry_in is not None:
+            line.append(f"● retrying in {compact_duration(retry_in)} (Esc cancels)",
+                        style="bold yellow")
+        else:
+            line.append(f"● {state}", style=colours.get(state, ""))
         line.append(" │ ", style="dim")
         line.append(f"poll {compact_duration(poll_s)}" if poll_s else "poll off")
-        if retry_in is not None:
-            line.append(f" │ retrying in {compact_duration(retry_in)} (Esc cancels)",
-                        style="bold yellow")
         self.update(line)
 
 
@@ -51,6 +56,10 @@ class EventLog(RichLog):
     def add(self, text: str, style: str = "") -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         self.write(Text.assemble((stamp + " ", "dim"), (text, style)))
+
+    def on_resize(self) -> None:
+        """Wrapped lines are laid out again for the new width: stay at the newest entry."""
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
 
 class LastResponse(VerticalScroll):

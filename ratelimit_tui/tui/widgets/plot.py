@@ -1,7 +1,8 @@
 """The history plot: share of each limit left over time, 429s marked, a switchable window.
 
-plotext is imported after the first frame (it costs more than the rest of the screen), and the
-plot is rebuilt only when the history changed, the window changed or the widget was resized.
+plotext is imported after the first frame (it costs more than the rest of the screen). The
+plot's window ends now: it is rebuilt when the history changed, the window changed, the widget
+was resized, or time moved by one column's worth (a timer, running only while it is shown).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import time
 from collections.abc import Callable
 
 from textual.containers import Container
+from textual.timer import Timer
 from textual.widgets import Static
 
-from ratelimit_tui.core.history import WINDOWS, QuotaHistory, downsample
+from ratelimit_tui.core.history import WINDOWS, QuotaHistory, downsample, gap_for, split_at_gaps
 
 WINDOW_NAMES = {300.0: "5 min", 3600.0: "1 h", 86400.0: "24 h"}
 COLOURS = {"requests": "cyan", "tokens": "green"}  # as their gauges; 429s are red
@@ -26,7 +28,8 @@ class HistoryPlot(Container):
         self.clock = clock
         self.window = 300.0
         self._plot = None  # the PlotextPlot, once loaded
-        self._drawn: tuple | None = None  # what the plot shows: (version, window, size)
+        self._drawn: tuple | None = None  # what it shows: (version, window, size, column)
+        self._follow: Timer | None = None  # the next redraw as time moves on
         self._colours: dict[str, str] = {}
         self._title()
 
@@ -61,23 +64,28 @@ class HistoryPlot(Container):
         next renders (the costly part, which benchmarks/bench_tui.py measures)."""
         plot = self._plot
         if plot is None or not self.display or not plot.size.area:
-            return
-        key = (self.history.version, self.window, plot.size)
+            return  # hidden: no timer either, until a resize shows it again
+        now = self.clock()
+        bins = max(10, plot.size.width - 8)  # about one point per column of the plot area
+        column_s = self.window / bins
+        key = (self.history.version, self.window, plot.size, int(now // column_s))
+        if self._follow is not None:
+            self._follow.stop()
+        self._follow = self.set_timer(column_s - now % column_s + 0.01, self.redraw)
         if key == self._drawn:
             return
-        now = self.clock()
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         start = now - self.window
-        bins = max(10, plot.size.width - 8)  # about one point per column of the plot area
         series = self.history.series(self.window, now)
         for bucket_id, points in series.items():
-            points = downsample(points, start, now, bins)
             colour = COLOURS.get(bucket_id) or self._colours.setdefault(
                 bucket_id, OTHER_COLOURS[len(self._colours) % len(OTHER_COLOURS)])
-            plt.plot([t for t, _ in points], [f * 100 for _, f in points], label=bucket_id,
-                     marker="braille", color=colour)
+            runs = split_at_gaps(downsample(points, start, now, bins), gap_for(self.window))
+            for number, run in enumerate(runs):
+                plt.plot([t for t, _ in run], [f * 100 for _, f in run], marker="braille",
+                         color=colour, label=bucket_id if number == 0 else "")
         throttles = [t for t, _ in downsample(
             [(t, 0.0) for t in self.history.throttles(self.window, now)], start, now, bins)]
         if throttles:
