@@ -15,19 +15,42 @@ START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 SIZES = {"wide": (120, 36), "narrow": (80, 24)}
 
 
-class ScriptedClock:
-    """Epoch seconds that move only when the scene says so; the simulator's buckets and the
-    dashboard read the same clock."""
+class ScriptedTime:
+    """Epoch seconds that move only when the script says so; the simulator's buckets and the
+    dashboard read the same clock. `sleep` (the client's waits before retries and between
+    polls) moves the clock instead of waiting; with `hold`, each sleep first waits for
+    `release()`, so that a test can look at the screen during the wait."""
 
-    def __init__(self) -> None:
-        self.now = START
+    def __init__(self, start: float = START, hold: bool = False) -> None:
+        self.now = start
+        self.hold = hold
+        self.waits: list[float] = []  # every sleep asked for, in order
+        self._released: asyncio.Event | None = None
 
     def __call__(self) -> float:
         return self.now
 
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.hold:
+            self._released = asyncio.Event()
+            await self._released.wait()
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    def waiting(self) -> bool:
+        return self._released is not None and not self._released.is_set()
+
+    def release(self) -> None:
+        if self._released is not None:
+            self._released.set()
+
 
 def scene_app(deterministic: bool = True) -> RateLimitApp:
-    clock = ScriptedClock()
+    clock = ScriptedTime()
     settings = load_settings({"demo": True, "poll_s": "off", "history": False}, env={})
     sim = SimConfig(limits=Limits(rpm=20, tpm=4_000), latency_ms=0.0, tokens_per_s=0.0,
                     clock=clock)

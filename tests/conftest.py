@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,15 +15,8 @@ from ratelimit_tui.sim.server import SimConfig
 os.environ.pop("NO_COLOR", None)  # snapshot tests compare colours
 
 
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from scenes import ScriptedTime  # the scenes' clock serves the tests too
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +30,8 @@ def isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ScriptedTime:
+    return ScriptedTime(start=1000.0)
 
 
 def fast_config(**overrides) -> SimConfig:

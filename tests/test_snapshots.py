@@ -1,13 +1,9 @@
 """Screens of the real dashboard on the embedded simulator, on a scripted clock: each must match
 its SVG in tests/__snapshots__. After an intended change: pytest --snapshot-update."""
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
 from scenes import SCENES, SIZES, scene_app
 
 

@@ -7,6 +7,7 @@ import html
 import time
 
 import pytest
+from scenes import ScriptedTime
 from textual import events
 from tui_helpers import demo_app, finished, probe, ready, send, wait_until
 
@@ -100,23 +101,31 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         assert "next in" in app.quota_panel.gauges["requests"].render().plain
 
 
-async def test_429_retry_is_shown_and_succeeds():
+async def test_429_retry_is_shown_waits_what_it_was_told_and_succeeds():
     from ratelimit_tui.sim.limiter import Limits
 
     messages, hook = recorder()
-    app = demo_app(limits=Limits(rpm=1, tpm=4000, minute_s=1.0))
+    scripted = ScriptedTime(hold=True)  # the retry's wait lasts until the test releases it
+    app = demo_app(scripted=scripted, limits=Limits(rpm=1, tpm=4000))
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         await send(pilot, "one")
         await finished(pilot, messages)
         await send(pilot, "two")
-        await wait_until(pilot, lambda: "requests has no room yet" in log_text(app))
-        await wait_until(pilot, lambda: any(isinstance(m, RetryWaiting) for m in messages))
+        await wait_until(pilot, scripted.waiting, what="the retry's wait")
         await pilot.pause()
-        assert "retrying in" in app.query_one(StatusLine).render().plain
-        assert "retrying in" in log_text(app)
+        assert "requests has no room yet" in log_text(app)
+        (retry,) = [m.retry for m in messages if isinstance(m, RetryWaiting)]
+        assert retry.wait_s >= 60.0  # the simulator's retry-after: one request a minute
+        status = app.query_one(StatusLine).render().plain
+        assert "● retrying in 1m" in status and "● live" not in status
+        assert "retrying in 1m" in log_text(app)
+        scripted.release()
         records = await finished(pilot, messages, count=2)
         assert records[1].ok and records[1].throttled == 1
+        assert scripted.waits == [retry.wait_s]
+        await pilot.pause()
+        assert "● live" in app.query_one(StatusLine).render().plain
 
 
 async def test_a_burst_of_200_leaves_the_input_responsive():
@@ -299,14 +308,158 @@ async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
         await ready(pilot)
         await send(pilot, "first")
         await wait_until(pilot, app.answering)
-        await send(pilot, "second, too soon")
+        await send(pilot, "second, too soon", when_free=False)
         assert app.chat.input.value == "second, too soon"  # kept, not sent
         (record,) = await finished(pilot, messages)
         assert record.ok
-        await wait_until(pilot, lambda: not app.answering(), what="the answer to end")
         await send(pilot, "second")
         await finished(pilot, messages, count=2)
         await wait_until(pilot, lambda: not app.answering(), what="the answer to end")
         roles = [(m["role"], m["content"][:6]) for m in app.conversation]
         assert roles[0] == ("user", "first") and roles[2] == ("user", "second")
         assert [r for r, _ in roles] == ["user", "assistant"] * 2
+
+
+async def test_every_figure_of_a_gauge_comes_from_the_same_instant():
+    messages, hook = recorder()
+    scripted = ScriptedTime()
+    app = demo_app(scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/burst 10")
+        await finished(pilot, messages, kind="burst", count=10)
+        await pilot.pause()
+        gauge = app.quota_panel.gauges["requests"]
+        assert gauge.render().plain.split("\n")[0].endswith("10 / 20  resets in 30s")
+        scripted.advance(12)  # 20 a minute: 4 back
+        app.tick()
+        line, bar = gauge.render().plain.split("\n")
+        assert "~14 / 20" in line and "resets in 18s" in line
+        assert " 70%" in bar and "said 10, 12s ago" in bar  # 14 / 20, and what was said
+        scripted.advance(60)
+        app.tick()
+        line, bar = gauge.render().plain.split("\n")
+        assert "~20 / 20" in line and "full" in line and "100%" in bar
+        assert "said 10 at " in bar  # an instant, not an age: a full gauge need not tick
+        assert not app.needs_tick(scripted())
+
+
+async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
+    messages, hook = recorder()
+    scripted = ScriptedTime()
+    app = demo_app(scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await probe(pilot, messages)
+        await wait_until(pilot, lambda: app.plot.frame is not None and app.plot.frame.runs)
+        scripted.advance(120)  # a pause with no calls, then more
+        await pilot.press("f5")
+        await finished(pilot, messages, kind="probe", count=2)
+        scripted.advance(15 * 60)  # idle for 15 minutes: the 5-min window moves on
+        app.plot.redraw()
+        frame = app.plot.frame
+        assert frame.end == scripted() and not frame.runs  # nothing in the last 5 minutes
+        app.plot.cycle_window()  # 1 h: both probes, with the pause between them a gap
+        runs = app.plot.frame.runs["requests"]
+        assert len(runs) == 2 and app.plot.frame.end == scripted()
+
+
+async def test_a_failing_poll_is_logged_once_and_the_status_leaves_live():
+    messages, hook = recorder()
+    scripted = ScriptedTime(hold=True)  # each wait between polls lasts until released
+    app = demo_app(scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/model gpt-5")
+        await send(pilot, "/poll 10")
+        await wait_until(pilot, scripted.waiting, what="the first poll")
+        for polls in (2, 3):
+            scripted.release()
+            await finished(pilot, messages, kind="probe", count=polls)
+            await wait_until(pilot, scripted.waiting, what="the next poll")
+        await pilot.pause()
+        assert log_text(app).count("unknown model 'gpt-5'") == 1  # three polls, one line
+        assert "● error" in app.query_one(StatusLine).render().plain
+        await send(pilot, "/model gpt-4o-mini")
+        scripted.release()
+        await finished(pilot, messages, kind="probe", count=4)
+        await wait_until(pilot, lambda: "polling works again" in log_text(app))
+        assert "● live" in app.query_one(StatusLine).render().plain
+        await pilot.press("f5")  # F5 always says what it found
+        await finished(pilot, messages, kind="probe", count=5)
+        await wait_until(pilot, lambda: "probe: 200 in" in log_text(app))
+        assert "requests 1" in log_text(app).split("probe: 200 in")[-1]
+
+
+async def test_no_plain_letter_quits_and_a_resize_gives_the_focus_back():
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.resize_terminal(60, 15)  # too small: the input is hidden
+        await pilot.pause()
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is app.chat.input
+        await pilot.press(*"quick question")
+        assert app.is_running and app.chat.input.value == "quick question"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 16), (100, 30), (80, 40)])
+async def test_the_input_stays_visible_with_the_headers_panel_open(size):
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=size, message_hook=hook) as pilot:
+        await probe(pilot, messages)
+        await pilot.press("f2")
+        await pilot.pause()
+        chat, box = app.chat.region, app.chat.input.region
+        assert app.last_response.region.height >= 5  # the panel shows some headers
+        assert box.height == 3 and chat.y < box.y and box.bottom < chat.bottom
+        assert box.bottom <= size[1] - 1  # above the footer
+        if size == (80, 40):  # the README: one column shows the plot from 40 rows
+            assert app.plot.display and app.plot.region.height >= 8
+
+
+async def test_the_event_log_stays_at_its_newest_entry_after_a_resize():
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        for n in range(40):
+            app.events.add(f"event number {n} with enough words to wrap at a narrow width")
+        await pilot.pause()
+        for size in ((80, 24), (120, 36)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            assert app.events.scroll_y == app.events.max_scroll_y > 0
+
+
+async def test_up_then_down_gives_back_the_draft_and_bad_commands_clear_the_input():
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await send(pilot, "/poll off")
+        chat_input = app.chat.input
+        await send(pilot, "/model")
+        assert chat_input.value == ""
+        assert "/model needs a model name" in log_text(app)
+        await pilot.press(*"half a thought")
+        await pilot.press("up")
+        assert chat_input.value == "/model"
+        await pilot.press("up", "down", "down")
+        assert chat_input.value == "half a thought"
+
+
+async def test_wording():
+    from ratelimit_tui.core.format import plural
+
+    assert (plural(1, "call"), plural(2, "call")) == ("1 call", "2 calls")
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/burst 1")
+        await finished(pilot, messages, kind="burst")
+        await wait_until(pilot, lambda: "burst of 1:" in log_text(app))
+        assert "1 concurrent minimal call" in log_text(app)
+        assert "1 concurrent minimal calls" not in log_text(app)

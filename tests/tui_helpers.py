@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from scenes import ScriptedTime
+
 from ratelimit_tui.config import Settings, load_settings
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.sim.server import SimConfig
@@ -13,12 +15,18 @@ from ratelimit_tui.tui.app import RateLimitApp, make_app
 FROZEN = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 
 
-def demo_app(settings: Settings | None = None, **sim) -> RateLimitApp:
-    """The dashboard in demo mode on a quiet simulator: no latency, no teammates, no polling."""
+def demo_app(settings: Settings | None = None, scripted: ScriptedTime | None = None,
+             **sim) -> RateLimitApp:
+    """The dashboard in demo mode on a quiet simulator: no latency, no teammates, no polling.
+    With `scripted`, the app, its client and the simulator all run on that clock."""
     config = {"limits": Limits(rpm=20, tpm=4_000), "latency_ms": 0.0, "tokens_per_s": 0.0,
               **sim}
     settings = settings or load_settings({"demo": True, "poll_s": "off"}, env={})
-    return make_app(settings, sim_config=SimConfig(**config))
+    options = {}
+    if scripted is not None:
+        config["clock"] = scripted
+        options = {"clock": scripted, "sleep": scripted.sleep}
+    return make_app(settings, sim_config=SimConfig(**config), **options)
 
 
 async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
@@ -34,9 +42,12 @@ async def ready(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.client is not None, what="the client")
 
 
-async def send(pilot, text: str) -> None:
-    """Type and submit a line. Not pilot.press("enter"): press waits until the app is idle,
-    which for a streamed answer is after its end."""
+async def send(pilot, text: str, when_free: bool = True) -> None:
+    """Type and submit a line (once the last answer is finished, unless `when_free` is off).
+    Not pilot.press("enter"): press waits until the app is idle, which for a streamed answer
+    is after its end."""
+    if when_free:
+        await wait_until(pilot, lambda: not pilot.app.answering(), what="the last answer")
     chat_input = pilot.app.query_one("#chat-input")
     chat_input.value = text
     await chat_input.action_submit()

@@ -107,3 +107,25 @@ def split_at_gaps(points: list[tuple[float, float]],
         else:
             runs.append([point])
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What the plot draws for one window ending now: each bucket's runs of points (split at
+    the gaps), and the 429s."""
+
+    start: float
+    end: float
+    runs: dict[str, list[list[tuple[float, float]]]]
+    throttles: list[float]
+
+
+def frame(history: QuotaHistory, window: float, now: float, bins: int) -> Frame:
+    """At most `bins` points per bucket over the window that ends at `now`."""
+    start = now - window
+    gap_s = gap_for(window)
+    runs = {bucket_id: split_at_gaps(downsample(points, start, now, bins), gap_s)
+            for bucket_id, points in history.series(window, now).items()}
+    throttles = [t for t, _ in downsample(
+        [(t, 0.0) for t in history.throttles(window, now)], start, now, bins)]
+    return Frame(start, now, runs, throttles)

@@ -14,7 +14,7 @@ from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ratelimit_tui.core.history import WINDOWS, QuotaHistory, downsample, gap_for, split_at_gaps
+from ratelimit_tui.core.history import WINDOWS, Frame, QuotaHistory, frame
 
 WINDOW_NAMES = {300.0: "5 min", 3600.0: "1 h", 86400.0: "24 h"}
 COLOURS = {"requests": "cyan", "tokens": "green"}  # as their gauges; 429s are red
@@ -30,6 +30,7 @@ class HistoryPlot(Container):
         self._plot = None  # the PlotextPlot, once loaded
         self._drawn: tuple | None = None  # what it shows: (version, window, size, column)
         self._follow: Timer | None = None  # the next redraw as time moves on
+        self.frame: Frame | None = None  # what is drawn
         self._colours: dict[str, str] = {}
         self._title()
 
@@ -77,26 +78,23 @@ class HistoryPlot(Container):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        start = now - self.window
-        series = self.history.series(self.window, now)
-        for bucket_id, points in series.items():
+        self.frame = drawn = frame(self.history, self.window, now, bins)
+        for bucket_id, runs in drawn.runs.items():
             colour = COLOURS.get(bucket_id) or self._colours.setdefault(
                 bucket_id, OTHER_COLOURS[len(self._colours) % len(OTHER_COLOURS)])
-            runs = split_at_gaps(downsample(points, start, now, bins), gap_for(self.window))
             for number, run in enumerate(runs):
                 plt.plot([t for t, _ in run], [f * 100 for _, f in run], marker="braille",
                          color=colour, label=bucket_id if number == 0 else "")
-        throttles = [t for t, _ in downsample(
-            [(t, 0.0) for t in self.history.throttles(self.window, now)], start, now, bins)]
-        if throttles:
-            plt.scatter(throttles, [0] * len(throttles), marker="x", color="red", label="429")
+        if drawn.throttles:
+            plt.scatter(drawn.throttles, [0] * len(drawn.throttles), marker="x", color="red",
+                        label="429")
         plt.ylim(0, 100)
         plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
-        plt.xlim(start, now)
+        plt.xlim(drawn.start, now)
         ticks = [now - self.window * k / 4 for k in range(4, -1, -1)]
         fmt = "%H:%M:%S" if self.window <= 3600 else "%H:%M"
         plt.xticks(ticks, [time.strftime(fmt, time.localtime(t)) for t in ticks])
-        if not series:
+        if not drawn.runs:
             plt.title("no rate-limit data yet")
         plot.refresh()
         self._drawn = key
