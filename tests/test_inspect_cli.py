@@ -29,7 +29,7 @@ def test_json_output_matches_the_samples(sample):
     result = inspect(curl_i(sample), "--json", "--at", "1780000000")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"status", "received_at", "retry_after_s", "buckets"}
+    assert set(out) == {"status", "received_at", "retry_after_s", "buckets", "error"}
     assert out["status"] == sample["status"]
     assert out["retry_after_s"] == sample["expected"].get("retry_after_seconds")
     for bucket in out["buckets"]:
@@ -83,3 +83,22 @@ def test_bad_input_is_one_clear_line(data, message):
         return
     assert result.returncode == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_a_status_line_with_no_headers_is_a_head_and_its_body_is_read():
+    page = b'HTTP/1.1 503 Service Unavailable\r\n\r\n{"error": {"message": "upstream overloaded"}}'
+    result = inspect(page)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert "status 503" in out and "no rate-limit headers" in out
+    assert "the body says: upstream overloaded" in out
+    out = json.loads(inspect(page, "--json").stdout)
+    assert (out["status"], out["buckets"], out["error"]) == (503, [], "upstream overloaded")
+
+
+def test_litellm_s_own_429_shows_the_wait_it_gives_only_under_the_prefix():
+    capture = (Path(__file__).parent / "data" / "litellm" / "own-429.txt").read_bytes()
+    result = inspect(capture)
+    out = result.stdout.decode()
+    assert "dialect litellm" in out and "retry-after: 1m" in out
+    assert "RPM limit=3, current usage=4" in out

@@ -88,7 +88,5 @@ def _from_lines(lines: list[str]) -> ResponseHead:
         else:
             raise HeadError(f"not a response head: {line[:60]!r} is not 'Name: value' "
                             f"(line {number} of the head)")
-    if not headers:
-        raise HeadError("the response head has a status line but no headers")
     body = "\n".join(lines[i:]).strip()
     return ResponseHead(status, headers, body or None)
