@@ -8,6 +8,34 @@ import sys
 from ratelimit_tui import __version__
 from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
+ENDPOINT_FLAGS = ("base_url", "model", "demo")  # the dashboard's and probe's
+DASHBOARD_FLAGS = ("poll", "no_stream", "theme")  # the dashboard's alone
+
+
+def _endpoint_flags(parser) -> None:
+    """Flags that say where calls go. SUPPRESS: a flag not given leaves no default behind, so
+    one given before the command (`--base-url URL probe`) is not overwritten after it."""
+    import argparse
+
+    parser.add_argument("--base-url", default=argparse.SUPPRESS,
+                        help="an OpenAI-compatible endpoint (default: OpenAI)")
+    parser.add_argument("--model", default=argparse.SUPPRESS,
+                        help="the chat model (default: gpt-4o-mini)")
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help="use the built-in simulator even when a key is set")
+
+
+def _dashboard_flags(parser) -> None:
+    import argparse
+
+    parser.add_argument("--poll", metavar="SECONDS", default=argparse.SUPPRESS,
+                        help="probe every SECONDS with a minimal call, or 'off' (default: off on "
+                        "a real endpoint, where it costs tokens; 10 s in demo mode)")
+    parser.add_argument("--no-stream", action="store_true", default=argparse.SUPPRESS,
+                        help="ask for whole answers")
+    parser.add_argument("--theme", default=argparse.SUPPRESS,
+                        help="a Textual theme (default: textual-dark)")
+
 
 def build_parser():
     import argparse
@@ -22,16 +50,13 @@ def build_parser():
         epilog=f"Settings: defaults < {config_file()} < environment < flags.",
     )
     parser.add_argument("--version", action="version", version=f"ratelimit-tui {__version__}")
-    parser.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: OpenAI)")
-    parser.add_argument("--model", help="the chat model (default: gpt-4o-mini)")
-    parser.add_argument("--poll", metavar="SECONDS",
-                        help="probe every SECONDS with a minimal call, or 'off' (default: off on "
-                        "a real endpoint, where it costs tokens; 10 s in demo mode)")
-    parser.add_argument("--no-stream", action="store_true", help="ask for whole answers")
-    parser.add_argument("--theme", help="a Textual theme (default: textual-dark)")
-    parser.add_argument("--demo", action="store_true",
-                        help="use the built-in simulator even when a key is set")
+    _endpoint_flags(parser)
+    _dashboard_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    dashboard = commands.add_parser("dashboard", help="the dashboard (the default command)")
+    _endpoint_flags(dashboard)
+    _dashboard_flags(dashboard)
 
     commands.add_parser("locate", help="print where the config file and the data live")
 
@@ -51,11 +76,9 @@ def build_parser():
         description="One probe (max_tokens=1), one attempt: a 429 is reported with its "
         "headers, not retried. The key comes from OPENAI_API_KEY (or the variable the config "
         "file names with api_key_env).")
-    probe.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: OpenAI)")
-    probe.add_argument("--model", help="the model to probe (default: the configured model)")
+    _endpoint_flags(probe)
     probe.add_argument("--json", action="store_true",
                        help="print the inspect --json object with a 'call' key")
-    probe.add_argument("--demo", action="store_true", help="probe the built-in simulator")
 
     export = commands.add_parser(
         "export", help="write the stored calls as CSV, JSON or JSON lines",
@@ -64,7 +87,9 @@ def build_parser():
     export.add_argument("--since", type=_span, metavar="SPAN",
                         help="only the last SPAN (90s, 15m, 1h, 7d; default: all)")
     export.add_argument("--format", choices=("csv", "json", "jsonl"), default="csv")
-    export.add_argument("--endpoint", metavar="URL", help="only this endpoint")
+    export.add_argument("--endpoint", metavar="ENDPOINT",
+                        help="only this endpoint: its URL, host[:port] as the status line shows "
+                        "it, or 'demo'")
 
     history = commands.add_parser(
         "history", help="sum up the stored calls: 429s, lowest remaining, busiest minute")
@@ -143,47 +168,87 @@ def main(argv: list[str] | None = None) -> int:
         return _dashboard(_fail, {})
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "inspect":
-        from ratelimit_tui.commands import inspect
+    command = args.command or "dashboard"
+    given = [name for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS if name in vars(args)]
+    takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "probe": ENDPOINT_FLAGS}
+    stray = [name for name in given if name not in takes.get(command, ())]
+    if stray:
+        flags = ", ".join("--" + name.replace("_", "-") for name in stray)
+        parser.error(f"{flags} does not apply to {command}; flags go with the command that "
+                     f"uses them (ratelimit-tui probe --base-url URL)")
+    try:
+        return COMMANDS[command](args, parser)
+    except BrokenPipeError:  # `| head` closed the pipe: that is the reader's choice, not an error
+        import os
 
-        try:
-            at = inspect.parse_at(args.at) if args.at else None
-        except ValueError as exc:
-            parser.error(str(exc))
-        return inspect.run(args.file or sys.stdin.buffer, args.json, at)
-    if args.command == "probe":
-        from ratelimit_tui.commands import probe
-
-        settings = _settings(_fail, base_url=args.base_url, model=args.model,
-                             demo=args.demo or None)
-        if settings.demo and not args.demo:
-            parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
-                         "server), or pass --demo to probe the built-in simulator")
-        return probe.run(settings, args.json)
-    if args.command == "export":
-        from ratelimit_tui.commands import history
-
-        return history.export(args.since, args.format, args.endpoint)
-    if args.command == "history":
-        from ratelimit_tui.commands import history
-
-        return history.summary(args.since)
-    if args.command == "sim":
-        from ratelimit_tui.commands import sim
-
-        try:
-            return sim.run(args)
-        except KeyboardInterrupt:
-            return 0
-    if args.command == "locate":
-        from ratelimit_tui.locations import config_file, data_dir
-
-        print(f"config file: {config_file()}")
-        print(f"data:        {data_dir()}")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
+
+
+def _run_dashboard(args, parser) -> int:
+    flags = vars(args)
     return _dashboard(parser.error, dict(
-        base_url=args.base_url, model=args.model, poll_s=args.poll,
-        stream=False if args.no_stream else None, theme=args.theme, demo=args.demo or None))
+        base_url=flags.get("base_url"), model=flags.get("model"), poll_s=flags.get("poll"),
+        stream=False if flags.get("no_stream") else None, theme=flags.get("theme"),
+        demo=flags.get("demo")))
+
+
+def _run_probe(args, parser) -> int:
+    from ratelimit_tui.commands import probe
+
+    flags = vars(args)
+    settings = _settings(_fail, base_url=flags.get("base_url"), model=flags.get("model"),
+                         demo=flags.get("demo"))
+    if settings.demo and not flags.get("demo"):
+        parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
+                     "server), or pass --demo to probe the built-in simulator")
+    return probe.run(settings, args.json)
+
+
+def _run_inspect(args, parser) -> int:
+    from ratelimit_tui.commands import inspect
+
+    try:
+        at = inspect.parse_at(args.at) if args.at else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    return inspect.run(args.file or sys.stdin.buffer, args.json, at)
+
+
+def _run_export(args, parser) -> int:
+    from ratelimit_tui.commands import history
+
+    return history.export(args.since, args.format, args.endpoint)
+
+
+def _run_history(args, parser) -> int:
+    from ratelimit_tui.commands import history
+
+    return history.summary(args.since)
+
+
+def _run_sim(args, parser) -> int:
+    from ratelimit_tui.commands import sim
+
+    try:
+        return sim.run(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run_locate(args, parser) -> int:
+    from ratelimit_tui.locations import config_file, data_dir
+
+    path = config_file()
+    note = "" if path.exists() else "  (not created yet: every setting is at its default)"
+    print(f"config file: {path}{note}")
+    print(f"data:        {data_dir()}")
+    return 0
+
+
+COMMANDS = {"dashboard": _run_dashboard, "probe": _run_probe, "inspect": _run_inspect,
+            "export": _run_export, "history": _run_history, "sim": _run_sim,
+            "locate": _run_locate}
 
 
 def _dashboard(fail, flags: dict) -> int:

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -276,4 +277,84 @@ def test_a_value_sqlite_cannot_hold_drops_that_call_only(tmp_path):
     store.add(record(2), "e", "k")
     store.close()
     assert count_rows(path) == 2
-    assert problems and "1 call(s) not stored" in problems[0]
+    assert problems and "1 call not stored" in problems[0]
+
+
+def test_two_dashboards_creating_the_same_new_file_both_work(tmp_path):
+    from ratelimit_tui.core.store import connect
+
+    errors = []
+    for n in range(12):  # the race is narrow: try it often, each time on a new file
+        path = tmp_path / f"new{n}.sqlite3"
+        start = threading.Barrier(3)
+
+        def open_it(path=path, start=start):
+            start.wait()
+            try:
+                connect(path).close()
+            except StoreError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+
+
+def test_a_data_error_in_a_batch_costs_only_its_row_and_the_writer_goes_on(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    problems = []
+    store = store_at(path, on_error=problems.append)
+    store.add(record(0), "e", "k")
+    store.add(dataclasses.replace(record(1), model=None), "e", "k")  # NOT NULL: IntegrityError
+    store.add(record(2), "e", "k")
+    store.close()
+    assert count_rows(path) == 2
+    assert any("1 call not stored (IntegrityError" in p for p in problems)
+    store = store_at(path, on_error=problems.append)  # and nothing is stuck for the next run
+    store.add(record(3), "e", "k")
+    store.close()
+    assert count_rows(path) == 3
+
+
+def test_the_queue_is_bounded_and_says_what_it_dropped(tmp_path, monkeypatch):
+    entered, gate = threading.Event(), threading.Event()
+
+    def stuck(self, rows):  # a unit seam: a writer stuck inside one write
+        entered.set()
+        gate.wait(10)
+
+    monkeypatch.setattr(HistoryStore, "_write", stuck)
+    problems = []
+    store = store_at(tmp_path / "history.sqlite3", on_error=problems.append, max_queued=3)
+    store.add(record(0), "e", "k")
+    assert entered.wait(10)
+    for i in range(10):
+        store.add(record(i), "e", "k")  # never blocks the caller
+    assert problems == ["history: the writer is 3 calls behind; calls are not saved until it "
+                        "catches up"]
+    gate.set()
+    deadline = time.monotonic() + 10
+    while store._queue.qsize() and time.monotonic() < deadline:
+        gate.set()
+        time.sleep(0.01)
+    store.add(record(99), "e", "k")
+    assert problems[-1] == "history: 7 calls not saved while the writer was behind"
+    store.close()
+
+
+def test_the_writer_s_death_is_reported_and_later_calls_say_so(tmp_path, monkeypatch):
+    def broken(self, pending):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(HistoryStore, "_collect", broken)
+    problems = []
+    store = store_at(tmp_path / "history.sqlite3", on_error=problems.append)
+    store._thread.join(10)
+    assert problems == ["history: the writer stopped (RuntimeError: a bug); calls are no "
+                        "longer saved"]
+    store.add(record(1), "e", "k")
+    store.close()
+    assert len(problems) == 1  # said once, where the user looks

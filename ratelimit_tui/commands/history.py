@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from typing import Any, TextIO
 
-from ratelimit_tui.core.format import compact_duration, count
+from ratelimit_tui.core.format import compact_duration, count, plural
 from ratelimit_tui.core.store import StoreError, read_calls
 from ratelimit_tui.core.values import iso_utc
 from ratelimit_tui.locations import history_db
@@ -97,7 +97,7 @@ def summary(since_s: float, out: TextIO = sys.stdout) -> int:
         minutes = Counter(int(r["t"] // 60) for r in rows)
         minute, calls_in_it = minutes.most_common(1)[0]
         stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(minute * 60))
-        print(f"  busiest minute: {stamp} with {calls_in_it} calls", file=out)
+        print(f"  busiest minute: {stamp} with {plural(calls_in_it, 'call')}", file=out)
     return 0
 
 

@@ -24,8 +24,13 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        """host[:port], without any user:password@ a proxy URL may carry."""
-        return _host(urlsplit(self.base_url or OPENAI_URL)) or "?"
+        return host_of(self.base_url or OPENAI_URL) or "?"
+
+
+def host_of(url: str) -> str:
+    """host[:port], without any user:password@ a proxy URL may carry: as the status line
+    shows an endpoint."""
+    return _host(urlsplit(url))
 
 
 def public_url(url: str) -> str:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ratelimit_tui.core.endpoint import public_url
+from ratelimit_tui.core.endpoint import host_of, public_url
 from ratelimit_tui.core.events import CallRecord
+from ratelimit_tui.core.format import plural
 from ratelimit_tui.core.history import WINDOWS, QuotaHistory
 
 APPLICATION_ID = 0x524C5455  # "RLTU": marks the file as ours
@@ -63,6 +64,7 @@ COLUMNS = ("t", "endpoint", "key_fp", "kind", "model", "outcome", "status", "att
            "total_tokens", "request_id", "retry_after_s", "dialect", "buckets")
 _STOP = object()
 MAX_PENDING = 50_000  # rows held while the disk refuses them; beyond, the oldest are dropped
+MAX_QUEUED = 10_000  # rows waiting for the writer; beyond, new calls are refused and counted
 
 
 class StoreError(Exception):
@@ -101,30 +103,23 @@ def connect(path: Path, busy_s: float = 5.0) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from birth
-        connection = sqlite3.connect(path, timeout=busy_s, check_same_thread=False)
+        connection = sqlite3.connect(path, timeout=busy_s, check_same_thread=False,
+                                     isolation_level=None)
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        owner = connection.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if owner != APPLICATION_ID and tables:
-            raise StoreError(f"{path} belongs to another program (tables: "
-                             f"{', '.join(sorted(tables))}); it was left untouched")
-        if owner == APPLICATION_ID:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{path} was written by a newer ratelimit-tui "
-                                 f"(schema {version}); it was left untouched")
-        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN")  # the two reads of the check see one state of the file
+        try:
+            ours = _check_owner(connection, path)  # before any write: a foreign file stays as is
+        finally:
+            connection.execute("COMMIT")
+        if not ours:
+            _create_schema(connection, path)
+        _use_wal(connection, busy_s)
         connection.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across crashes
-        if owner != APPLICATION_ID:
-            connection.executescript(SCHEMA)
-            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            connection.commit()
+        connection.isolation_level = "DEFERRED"  # from now on, `with connection` is a transaction
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise StoreError(f"{path} is not usable as a history ({exc}); it was left "
@@ -135,18 +130,72 @@ def connect(path: Path, busy_s: float = 5.0) -> sqlite3.Connection:
     return connection
 
 
+def _use_wal(connection: sqlite3.Connection, busy_s: float) -> None:
+    """WAL, once per file (it persists). Switching needs the file to itself for a moment, and
+    SQLite does not wait for that: wait here, as long as for any other lock."""
+    deadline = time.monotonic() + busy_s
+    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    while mode != "wal":
+        try:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+        if mode == "wal":
+            return
+        if time.monotonic() > deadline:
+            return  # a file system without WAL: the file keeps working in its own mode
+        time.sleep(0.01)  # another opener reads the file right now
+
+
+def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
+    """Two dashboards may create the same new file at once: the one that takes the write
+    lock first creates the schema, the other then finds it made, and marked as ours."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not _check_owner(connection, path):
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _check_owner(connection: sqlite3.Connection, path: Path) -> bool:
+    """True if the file is ours, False if it is empty; StoreError if it is someone else's."""
+    owner = connection.execute("PRAGMA application_id").fetchone()[0]
+    if owner == APPLICATION_ID:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path} was written by a newer ratelimit-tui (schema {version}); "
+                             "it was left untouched")
+        return True
+    tables = {r[0] for r in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables:
+        raise StoreError(f"{path} belongs to another program (tables: "
+                         f"{', '.join(sorted(tables))}); it was left untouched")
+    return False
+
+
 class HistoryStore:
-    """Batched, off-thread writes. `on_error(message)` is called from the writer thread with
-    one line when writing fails (and again when it recovers)."""
+    """Batched, off-thread writes. `on_error(message)` gets one line for every problem: from
+    the writer thread when writing fails (and again when it recovers), from the caller's
+    thread when the queue is full or the writer has stopped. No failure is silent."""
 
     def __init__(self, path: Path, on_error: Callable[[str], None] | None = None,
                  retention_days: float = 7.0, batch_s: float = 0.5, busy_s: float = 5.0,
-                 max_pages: int | None = None) -> None:
+                 max_pages: int | None = None, max_queued: int = MAX_QUEUED) -> None:
         self.path = path
         self.retention_s = retention_days * 86400
         self.batch_s = batch_s
         self._on_error = on_error
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue(maxsize=max_queued)
+        self._dropped = 0  # calls refused since the last report, with the queue full
+        self._stopped_reported = False
         self._connection = connect(path, busy_s)
         if max_pages:  # tests: a disk that fills up
             self._connection.execute(f"PRAGMA max_page_count = {max_pages}")
@@ -155,14 +204,42 @@ class HistoryStore:
         self._thread.start()
 
     def add(self, record: CallRecord, endpoint: str, key_fp: str) -> None:
-        self._queue.put(row_of(record, endpoint, key_fp))
+        """Queue one call; never blocks the caller (the UI)."""
+        if not self._thread.is_alive():
+            if not self._stopped_reported:
+                self._stopped_reported = True
+                self._report("history: the writer has stopped; calls are no longer saved")
+            return
+        try:
+            self._queue.put_nowait(row_of(record, endpoint, key_fp))
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped == 1:
+                self._report(f"history: the writer is {self._queue.maxsize:,} calls behind; "
+                             "calls are not saved until it catches up")
+        else:
+            if self._dropped:
+                self._report(f"history: {plural(self._dropped, 'call')} not saved while the "
+                             "writer was behind")
+                self._dropped = 0
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, then stop."""
-        self._queue.put(_STOP)
+        if self._thread.is_alive():
+            self._queue.put(_STOP, timeout=timeout)
         self._thread.join(timeout)
 
     def _write_loop(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # a bug, not the disk: say so where the user looks
+            self._stopped_reported = True
+            self._report(f"history: the writer stopped ({type(exc).__name__}: {exc}); calls "
+                         "are no longer saved")
+        finally:
+            self._connection.close()
+
+    def _serve(self) -> None:
         pending: list[Row] = []
         failing = False
         next_prune = 0.0
@@ -170,26 +247,21 @@ class HistoryStore:
             stop = self._collect(pending)
             if pending:
                 try:
-                    self._write(pending)
-                    pending.clear()
+                    self._write_rows(pending)
                     if failing:
                         failing = False
                         self._report("history: writing again")
-                except sqlite3.Error as exc:  # the file: full, locked... retried later
+                except sqlite3.OperationalError as exc:  # the file: full, locked, I/O
                     if not failing:
                         self._report(f"history: cannot write {self.path.name} ({exc}); "
                                      "calls are kept in memory and retried")
                     failing = True
                     del pending[:-MAX_PENDING]
-                except Exception as exc:  # the data: a value SQLite cannot hold
-                    self._write_each(pending, exc)
-                    pending.clear()
             if time.monotonic() >= next_prune and not failing:
                 next_prune = time.monotonic() + 3600
                 self._prune()
             if stop:
-                break
-        self._connection.close()
+                return
 
     def _collect(self, pending: list[Row]) -> bool:
         """Wait for rows; then gather what else arrives within batch_s. True on close."""
@@ -207,6 +279,30 @@ class HistoryStore:
             except queue.Empty:
                 return False
 
+    def _write_rows(self, rows: list[Row]) -> None:
+        """Write the batch in one transaction; if one row cannot be stored (a value SQLite
+        cannot hold), write the others one by one and report the ones dropped. Clears `rows`
+        as they are written; an OperationalError (the file, not the data) leaves the rest."""
+        try:
+            self._write(rows)
+            rows.clear()
+            return
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # the data, not the file: find the row(s) at fault
+            problem = exc
+        dropped = 0
+        while rows:
+            try:
+                self._write(rows[:1])
+            except sqlite3.OperationalError:
+                raise
+            except Exception:
+                dropped += 1
+            del rows[0]
+        self._report(f"history: {plural(dropped, 'call')} not stored "
+                     f"({type(problem).__name__}: {problem})")
+
     def _write(self, rows: list[Row]) -> None:
         with self._connection:  # one transaction per batch
             self._connection.executemany(
@@ -216,19 +312,6 @@ class HistoryStore:
                 "INSERT INTO points (t, endpoint, key_fp, bucket, fraction) VALUES (?,?,?,?,?)",
                 [(t, r.values[1], r.values[2], bucket, fraction)
                  for r in rows for t, bucket, fraction in r.points])
-
-    def _write_each(self, rows: list[Row], problem: Exception) -> None:
-        """Write the rows one by one, dropping (and reporting) those that cannot be stored."""
-        dropped = 0
-        for row in rows:
-            try:
-                self._write([row])
-            except sqlite3.Error:
-                raise
-            except Exception:
-                dropped += 1
-        self._report(f"history: {dropped} call(s) not stored ({type(problem).__name__}: "
-                     f"{problem})")
 
     def _prune(self) -> None:
         cutoff = time.time() - self.retention_s
@@ -278,16 +361,25 @@ def _fill(connection: sqlite3.Connection, history: QuotaHistory, endpoint: str, 
         history.add_throttle(t)
 
 
+def matches_endpoint(stored: str, wanted: str) -> bool:
+    """`wanted` as a user types it: a URL, host[:port] as the status line shows it, or 'demo'."""
+    if "://" in wanted:
+        return stored == public_url(wanted)
+    return stored == wanted or host_of(stored) == wanted.rstrip("/")
+
+
 def read_calls(path: Path, since: float | None = None,
                endpoint: str | None = None) -> Iterator[dict[str, Any]]:
     connection = connect(path)
     connection.row_factory = sqlite3.Row
     query = f"SELECT {', '.join(COLUMNS)} FROM calls WHERE t >= ?"
     args: list[Any] = [since or 0.0]
-    if endpoint:
-        query += " AND endpoint = ?"
-        args.append(public_url(endpoint))
     try:
+        if endpoint:
+            stored = [row[0] for row in connection.execute("SELECT DISTINCT endpoint FROM calls")]
+            chosen = [e for e in stored if matches_endpoint(e, endpoint)]
+            query += f" AND endpoint IN ({', '.join('?' * len(chosen))})"
+            args += chosen
         for row in connection.execute(query + " ORDER BY t", args):
             record = dict(row)
             record["buckets"] = json.loads(record["buckets"])

@@ -1,0 +1,73 @@
+"""The command line as a user types it: flags before or after the command, pipes into head."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from test_store import record, store_at
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ratelimit_tui", *args], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_flags_before_a_command_go_with_it(run_sim):
+    sim = run_sim()
+    for args in (("--base-url", sim.base_url, "probe", "--json"),
+                 ("probe", "--base-url", sim.base_url, "--json")):
+        result = cli(*args, env={"OPENAI_API_KEY": "sk-test"})
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["status"] == 200
+    demo = cli("--demo", "probe")
+    assert demo.returncode == 0 and "status 200" in demo.stdout
+
+
+def test_a_flag_that_does_not_apply_is_named():
+    result = cli("--poll", "5", "probe")
+    assert result.returncode == 2 and "--poll does not apply to probe" in result.stderr
+    result = cli("--base-url", "http://x/v1", "export")
+    assert result.returncode == 2 and "--base-url does not apply to export" in result.stderr
+
+
+def test_the_dashboard_is_a_command_too():
+    result = cli("dashboard", "--help")
+    assert result.returncode == 0 and "--poll" in result.stdout and "--base-url" in result.stdout
+
+
+def test_export_into_head_ends_quietly(tmp_path):
+    data = tmp_path / "data"
+    store = store_at(data / "history.sqlite3")
+    for i in range(3000):  # more than a pipe holds: the writer meets the closed pipe
+        store.add(record(i % 90), "http://127.0.0.1:8787/v1", "fp")
+    store.close()
+    for fmt in ("csv", "json", "jsonl"):
+        piped = subprocess.run(
+            f"{sys.executable} -m ratelimit_tui export --format {fmt} | head -5",
+            shell=True, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "RATELIMIT_TUI_DATA_DIR": str(data)})
+        assert piped.stderr == "" and len(piped.stdout.splitlines()) == 5, (fmt, piped.stderr)
+
+
+def test_export_takes_the_endpoint_as_the_status_line_shows_it(tmp_path):
+    data = tmp_path / "data"
+    store = store_at(data / "history.sqlite3")
+    store.add(record(1), "http://127.0.0.1:8787/v1", "fp")
+    store.add(record(2), "https://api.openai.com/v1", "fp")
+    store.add(record(3), "demo", "fp")
+    store.close()
+    env = {"RATELIMIT_TUI_DATA_DIR": str(data)}
+    for wanted, request_id in (("127.0.0.1:8787", "req_1"), ("api.openai.com", "req_2"),
+                               ("https://api.openai.com/v1/", "req_2"), ("demo", "req_3")):
+        out = cli("export", "--format", "jsonl", "--endpoint", wanted, env=env).stdout
+        assert [json.loads(line)["request_id"] for line in out.splitlines()] == [request_id]
+
+
+def test_locate_says_when_there_is_no_config_file_yet(tmp_path):
+    out = cli("locate").stdout
+    assert "not created yet" in out
+    (tmp_path / "config.toml").write_text('model = "gpt-4o-mini"\n')
+    assert "not created yet" not in cli("locate").stdout
