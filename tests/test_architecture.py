@@ -19,3 +19,16 @@ def test_core_and_sim_do_not_import_textual():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"Textual imported by the core: {result.stdout}"
+
+
+def test_the_dashboard_module_loads_nothing_heavy_before_its_first_frame():
+    """The first frame waits for every import of the app module: the SDK, the plot library,
+    the simulator's HTTP stack and SQLite come later, in a thread or on first use."""
+    heavy = ("openai", "plotext", "textual_plotext", "starlette", "uvicorn", "sqlite3",
+             "_sqlite3", "httpx2")
+    code = ("import sys\nimport ratelimit_tui.cli\nimport ratelimit_tui.tui.app\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded before the first frame: {result.stdout}"

@@ -9,6 +9,8 @@ import dataclasses
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from replay import ReplayServer, recorded
 from scenes import ScriptedTime
 from tui_helpers import finished, ready, send, wait_until
@@ -135,3 +137,32 @@ async def test_the_dashboard_in_front_of_litellm():
             assert record.attempts == 1
             assert not [m for m in messages if isinstance(m, CallFinished)
                         and m.record.attempts > 1]
+
+_COUNTS = st.integers(min_value=1, max_value=10**6).map(str)
+_RESETS = st.integers(min_value=1, max_value=3600).map(lambda s: f"{s}s")
+_SOURCE = st.fixed_dictionaries({}, optional={"limit": _COUNTS, "remaining": _COUNTS,
+                                              "reset": _RESETS})
+_WAITS = st.fixed_dictionaries({}, optional={
+    "retry-after": st.integers(0, 600).map(str),
+    "retry-after-ms": st.integers(0, 600_000).map(str)})
+
+
+@given(plain=_SOURCE, upstream=_SOURCE, plain_wait=_WAITS, upstream_wait=_WAITS)
+def test_each_field_comes_from_plain_else_from_the_upstream_copy(plain, upstream, plain_wait,
+                                                                 upstream_wait):
+    headers = {f"x-ratelimit-{k}-requests": v for k, v in plain.items()}
+    headers |= {f"llm_provider-x-ratelimit-{k}-requests": v for k, v in upstream.items()}
+    headers |= plain_wait | {f"llm_provider-{k}": v for k, v in upstream_wait.items()}
+    snap = parse_rate_limit_headers(headers, T0, 429)
+    merged = upstream | plain
+    bucket = snap.bucket("requests")
+    if "limit" not in merged and "remaining" not in merged:
+        assert bucket is None or not bucket.known
+    else:
+        assert bucket.limit == (int(merged["limit"]) if "limit" in merged else None)
+        assert bucket.remaining == (int(merged["remaining"]) if "remaining" in merged else None)
+        assert bucket.reset_in_s == (float(merged["reset"][:-1]) if "reset" in merged else None)
+    waits = plain_wait or upstream_wait  # retry-after is one field: plain wins whole
+    want = (int(waits["retry-after-ms"]) / 1000 if "retry-after-ms" in waits
+            else float(waits["retry-after"]) if "retry-after" in waits else None)
+    assert snap.retry_after_s == want

@@ -118,7 +118,9 @@ class BucketGauge(Widget):
         if fraction is None or projected is None:
             why = "no limit sent" if b.limit is None else "no remaining sent"
             return Text(f"n/a ({why})", style="dim")
-        label = f" {math.floor(projected * 100 + 1e-9):3d}%"  # down, like the count: 99.8% is 99%
+        shown, _ = state.shown_remaining(now)
+        share = max(0.0, min(1.0, (shown or 0) / b.limit)) if b.limit else projected
+        label = f" {math.floor(share * 100 + 1e-9):3d}%"  # of the count shown: 9 / 20 is 45%
         note = seen_note(state, now)
         if note and width - len(label) - len(note) - 2 >= 10:  # the bar keeps 10 cells
             label += f" · {note}"
