@@ -54,6 +54,7 @@ class Answer(Vertical):
         self.markdown = Markdown()
         self.meta = Static("…", classes="meta")
         self._stream = None
+        self._parts: list[str] = []  # what arrived, whatever the stream has drawn yet
 
     def compose(self):
         yield self.markdown
@@ -61,6 +62,7 @@ class Answer(Vertical):
 
     async def write(self, delta: str) -> None:
         """Append a streamed fragment (batched by Textual's MarkdownStream when it lags)."""
+        self._parts.append(delta)
         if self._stream is None:
             self._stream = self.markdown.get_stream(self.markdown)
         await self._stream.write(delta)
@@ -72,7 +74,7 @@ class Answer(Vertical):
         """Esc: what arrived stays; the call's own record has no more to say."""
         meta = Text(f"{compact_duration(elapsed_s)}  ", style="dim")
         meta.append("cancelled", style="bold")
-        await self._end(self.markdown.source, False, meta)
+        await self._end("".join(self._parts), False, meta)
 
     async def _end(self, text: str, ok: bool, meta: Text) -> None:
         if not self.is_attached:  # /clear took it off the screen
