@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ratelimit_tui.core.headers import parse_rate_limit_headers
-from ratelimit_tui.core.quota import QuotaState
+from ratelimit_tui.core.quota import BucketState, QuotaState
 from ratelimit_tui.core.values import parse_instant
 
 T0 = 1_780_000_000.0
@@ -138,3 +138,20 @@ def test_history_keeps_the_lowest_value_per_slot_and_stays_bounded():
     assert len(day) <= 290 and all(f == 0.1 for _, f in day)  # a 5-min slot keeps its worst
     thin = downsample(five_min, now - 300, now, 50)
     assert len(thin) <= 50 and min(f for _, f in thin) == 0.1
+
+
+def test_a_shown_count_is_projected_down_and_says_so():
+    state = BucketState(parse_rate_limit_headers({
+        "x-ratelimit-limit-requests": "30", "x-ratelimit-remaining-requests": "10",
+        "x-ratelimit-reset-requests": "40s"}, T0).bucket("requests"), T0)
+    assert state.shown_remaining(T0) == (10, False)
+    assert state.shown_remaining(T0 + 19.9) == (19, True)  # 9.95 back: never rounded up
+    assert state.shown_remaining(T0 + 60) == (30, True)
+
+
+def test_a_fixed_window_is_not_projected_before_its_reset():
+    state = BucketState(parse_rate_limit_headers({  # Together: delta seconds, a fixed window
+        "x-ratelimit-limit": "60", "x-ratelimit-remaining": "10", "x-ratelimit-reset": "20"},
+        T0).bucket("requests"), T0)
+    assert state.shown_remaining(T0 + 19) == (10, False)
+    assert state.shown_remaining(T0 + 21) == (60, True)  # the window turned: full, projected

@@ -38,6 +38,12 @@ def connection_state(facts: ConnectionFacts, now: float) -> Connection:
     if facts.failure is not None:
         return Connection.ERROR
     quiet_for = now - (facts.last_response_at if facts.last_response_at is not None else now)
-    if quiet_for > max(STALE_AFTER_S, 3 * (facts.poll_s or 0.0)):
+    if quiet_for > stale_after(facts.poll_s):
         return Connection.STALE
     return Connection.LIVE
+
+
+def stale_after(poll_s: float | None) -> float:
+    """Seconds without a response after which the numbers are only projections: a minute,
+    or three polls when polling is slower than that."""
+    return max(STALE_AFTER_S, 3 * (poll_s or 0.0))

@@ -40,7 +40,7 @@ from ratelimit_tui.core.events import (
 from ratelimit_tui.core.format import call_line, compact_duration, count, plural
 from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
-from ratelimit_tui.core.status import STALE_AFTER_S, ConnectionFacts, connection_state
+from ratelimit_tui.core.status import ConnectionFacts, connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.messages import (
     CallFinished,
@@ -280,7 +280,7 @@ class RateLimitApp(App[None]):
             self.last_response.show(observed)
         self.schedule_plot()
         self._stale_timer and self._stale_timer.stop()
-        self._stale_timer = self.set_timer(STALE_AFTER_S + 0.5, self.refresh_status)
+        self._stale_timer = self.set_timer(stale_after(self.poll_s) + 0.5, self.refresh_status)
         self.refresh_status()
         self.wake_ticker()
 

@@ -12,23 +12,24 @@ from ratelimit_tui.tui.commands import HELP
 
 KEYS = {
     "Enter": "send the message",
-    "Up / Down": "previous / next message sent",
+    "Up / Down": "previous / next message sent (Down again: your unsent draft)",
     "Esc": "cancel the running answer or retry wait",
     "F1": "this help",
     "F2": "show / hide the last response's headers",
     "F3": "history window: 5 min, 1 h, 24 h",
     "F5": "probe now (one minimal call)",
     "Ctrl+P": "command palette",
-    "Ctrl+Q, or q outside the input": "quit",
+    "Ctrl+Q": "quit",
 }
 
 TEXT = f"""\
 # ratelimit-tui
 
-Every call reads the rate-limit headers of its response. Each gauge shows a limit: its
-**remaining / limit** as the last response reported it (solid), the refill projected since then
-(shaded), and a countdown to the moment the bucket is full again. **◆ binding** marks the
-limit that runs out first. *n/a* means the endpoint did not say: unknown is never shown as zero.
+Every call reads the rate-limit headers of its response. Each gauge shows a limit at this
+instant: **remaining / limit**, the bar (what the server said, solid; the refill since, shaded)
+and a countdown to the moment the bucket is full again. A count marked **~** is projected
+from the last response, which the second line names ("said 12, 41s ago"). **◆ binding** marks
+the limit that runs out first. *n/a* means the endpoint did not say: unknown is never zero.
 
 ## Keys
 
