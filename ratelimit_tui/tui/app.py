@@ -211,8 +211,8 @@ class RateLimitApp(App[None]):
                                   clock=self.clock, timer=self.timer, sleep=self.sleep)
         if self.settings.demo:
             config = self.sim_config
-            teammates = f", with {config.teammates} simulated teammates sharing its quota" if (
-                config.teammates) else ""
+            teammates = (f", with {plural(config.teammates, 'simulated teammate')} sharing its "
+                         "quota" if config.teammates else "")
             self.chat.transcript.add_note(
                 "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
                 f"running inside it{teammates}. To watch your real quota, set OPENAI_API_KEY and "
