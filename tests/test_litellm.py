@@ -122,6 +122,8 @@ async def test_the_dashboard_in_front_of_litellm():
         app = make_app(settings)
         async with app.run_test(size=(120, 36), message_hook=messages.append) as pilot:
             await ready(pilot)
+            await pilot.pause()
+            assert "● no response yet" in app.status.render().plain  # not "live" before news
             await pilot.press("f5")
             await finished(pilot, messages, kind="probe")
             await pilot.pause()
@@ -135,6 +137,10 @@ async def test_the_dashboard_in_front_of_litellm():
             await wait_until(pilot, lambda: "RPM limit=3" in log_text(app))
             assert "litellm" in app.status.render().plain  # no flip on its own 429
             assert record.attempts == 1
+            await pilot.pause()
+            note = app.query_one("#quota-note")  # its gauges show room: say what refused
+            assert note.display and "429 from a limit these headers do not show" in str(
+                note.render())
             assert not [m for m in messages if isinstance(m, CallFinished)
                         and m.record.attempts > 1]
 

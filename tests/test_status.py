@@ -9,6 +9,8 @@ def test_the_most_current_true_thing_is_shown():
     ready = ConnectionFacts(ready=True, last_response_at=T0)
     assert connection_state(ConnectionFacts(), T0) == Connection.STARTING
     assert connection_state(ConnectionFacts(startup_error="port in use"), T0) == Connection.ERROR
+    nothing_yet = ConnectionFacts(ready=True)
+    assert connection_state(nothing_yet, T0) == Connection.UNCONFIRMED  # not live before news
     assert connection_state(ready, T0 + 5) == Connection.LIVE
     assert connection_state(ready, T0 + 61) == Connection.STALE
     slow = ConnectionFacts(ready=True, last_response_at=T0, poll_s=120.0)

@@ -58,8 +58,9 @@ def remember(settings: Settings, record: CallRecord) -> None:
 def run(settings: Settings, as_json: bool) -> int:
     if settings.demo:
         from ratelimit_tui.sim.embedded import EmbeddedSimulator
+        from ratelimit_tui.sim.server import demo_config
 
-        with EmbeddedSimulator() as sim:
+        with EmbeddedSimulator(demo_config()) as sim:
             print(f"probing the built-in simulator at {sim.base_url}", file=sys.stderr)
             record = asyncio.run(_probe(settings, sim.base_url))
     else:

@@ -112,7 +112,7 @@ def _judge(attempt: Attempt, policy: Policy, now: float,
 def _judge_status(attempt: Attempt, policy: Policy, now: float,
                   retry: float) -> tuple[Outcome, str, float | None, bool]:
     status = attempt.status or 0
-    said = str(attempt.error.get("message") or "").strip()
+    said = " ".join(str(attempt.error.get("message") or "").split())[:300]  # one line
     if not said and attempt.html:
         said = "the server answered with an HTML error page"
     code = attempt.error.get("code") or attempt.error.get("type")

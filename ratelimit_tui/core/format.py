@@ -30,6 +30,12 @@ def compact_duration(seconds: float) -> str:
     return "".join(shown[:2]) or "0s"
 
 
+def countdown_text(seconds: float) -> str:
+    """A duration that a 1 Hz tick redraws: whole seconds, rounded up ('3s' until the last
+    second has passed), never a tenth that would stand still between two ticks."""
+    return compact_duration(math.ceil(seconds - 1e-9) if seconds < 60 else seconds)
+
+
 def window_unit(seconds: float | None, inferred: bool = False) -> str:
     """The per-what of a gauge label ('min', 'day', '5m'). Inferred windows snap to the nearest
     standard one: the arithmetic that infers them is only as good as the reset's precision."""

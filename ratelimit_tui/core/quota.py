@@ -178,6 +178,13 @@ class QuotaState:
                      if s.bucket.remaining == 0 and s.bucket.reset_at is not None]
         return max(exhausted) if exhausted else None
 
+    def refused_unseen(self) -> bool:
+        """The last response was a 429 and none of the limits it reported is spent: what
+        refused it is a limit the headers do not describe (a proxy's own, like LiteLLM's)."""
+        last = self.last
+        return last is not None and last.throttled and not any(
+            b.remaining == 0 for b in last.buckets)
+
     def fits(self, tokens: int, now: float) -> Fit:
         """Would one request charging `tokens` tokens (prompt + max_tokens) go through now?"""
         retry = self.retry_wait(now)

@@ -10,6 +10,7 @@ STALE_AFTER_S = 60.0  # no response for this long: the numbers are projections, 
 
 class Connection(StrEnum):
     STARTING = "starting"
+    UNCONFIRMED = "no response yet"  # ready, but nothing has answered: not yet live
     LIVE = "live"
     STALE = "stale"
     RETRYING = "retrying"
@@ -37,8 +38,9 @@ def connection_state(facts: ConnectionFacts, now: float) -> Connection:
         return Connection.RETRYING
     if facts.failure is not None:
         return Connection.ERROR
-    quiet_for = now - (facts.last_response_at if facts.last_response_at is not None else now)
-    if quiet_for > stale_after(facts.poll_s):
+    if facts.last_response_at is None:
+        return Connection.UNCONFIRMED
+    if now - facts.last_response_at > stale_after(facts.poll_s):
         return Connection.STALE
     return Connection.LIVE
 

@@ -46,6 +46,13 @@ class SimConfig:
     log: Callable[[str], None] | None = None
 
 
+def demo_config() -> SimConfig:
+    """Demo mode's simulator, for the dashboard and `probe --demo` alike: limits small enough
+    that the quota visibly moves, and teammates to move it."""
+    return SimConfig(limits=Limits(rpm=30, tpm=6_000), latency_ms=150.0, tokens_per_s=30.0,
+                     teammates=2, teammate_pause_s=(8.0, 16.0))
+
+
 def estimate_prompt_tokens(messages: list[Any]) -> int:
     """About four characters a token, plus a few per message, as OpenAI estimates on arrival."""
     total = 3

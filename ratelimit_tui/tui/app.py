@@ -58,15 +58,6 @@ from ratelimit_tui.tui.widgets.plot import HistoryPlot
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
 
 
-def demo_sim_config():
-    """Limits small enough that the quota visibly moves, and teammates to move it."""
-    from ratelimit_tui.sim.limiter import Limits
-    from ratelimit_tui.sim.server import SimConfig
-
-    return SimConfig(limits=Limits(rpm=30, tpm=6_000), latency_ms=150.0, tokens_per_s=30.0,
-                     teammates=2, teammate_pause_s=(8.0, 16.0))
-
-
 class RateLimitApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ratelimit-tui"
@@ -126,7 +117,7 @@ class RateLimitApp(App[None]):
                 yield self.chat
             with Vertical(id="right"):
                 yield self.plot
-        yield Static("The terminal is too small: ratelimit-tui needs at least 60 × 16.",
+        yield Static("The terminal is too small: ratelimit-tui needs at least 60\u00a0×\u00a016.",
                      id="too-small")
         yield Footer()
 
@@ -159,8 +150,9 @@ class RateLimitApp(App[None]):
             base_url = self.settings.base_url
             if self.settings.demo:
                 from ratelimit_tui.sim.embedded import EmbeddedSimulator
+                from ratelimit_tui.sim.server import demo_config
 
-                self.sim_config = self.sim_config or demo_sim_config()
+                self.sim_config = self.sim_config or demo_config()
                 self.sim = EmbeddedSimulator(self.sim_config).start()
                 base_url = self.sim.base_url
         except Exception as exc:  # a port, an import: say what, keep running
@@ -287,8 +279,8 @@ class RateLimitApp(App[None]):
     def on_retry_waiting(self, message: RetryWaiting) -> None:
         retry = message.retry  # only chats retry: probes and bursts make one attempt
         self.facts = replace(self.facts, retry_until=self.clock() + retry.wait_s)
-        self.events.add(f"{retry.reason}: retrying in {compact_duration(retry.wait_s)} "
-                        f"(attempt {retry.attempt}, Esc cancels)", "yellow")
+        self.events.add(f"retrying in {compact_duration(retry.wait_s)} (attempt "
+                        f"{retry.attempt}, Esc cancels) after {retry.reason}", "yellow")
         self.refresh_status()
         self.wake_ticker()
 
@@ -327,7 +319,9 @@ class RateLimitApp(App[None]):
         return (retry_until is not None and retry_until > now) or self.quota_panel.needs_tick(now)
 
     def wake_ticker(self) -> None:
+        """Tick again from now on (a second after the news, not on a grid set at start-up)."""
         if self._ticker is not None and self.needs_tick(self.clock()):
+            self._ticker.reset()
             self._ticker.resume()
 
     def refresh_status(self) -> None:

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ratelimit_tui.core.format import compact_duration, count, window_unit
+from ratelimit_tui.core.format import compact_duration, count, countdown_text, window_unit
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
 
@@ -42,8 +42,8 @@ def countdown(state: BucketState, now: float) -> str:
     if b.metric == "requests" and projected is not None and projected < 1:
         wait = state.wait_for(1, now)  # what an exhausted bucket's user wants to know
         if wait is not None:
-            return f"next in {compact_duration(wait)}"
-    return f"resets in {compact_duration(left)}"
+            return f"next in {countdown_text(wait)}"
+    return f"resets in {countdown_text(left)}"
 
 
 def seen_note(state: BucketState, now: float) -> str | None:
@@ -147,11 +147,13 @@ class QuotaPanel(VerticalScroll):
         self.gauges: dict[str, BucketGauge] = {}  # by bucket id
 
     def compose(self) -> ComposeResult:
+        yield Static(id="quota-note")
         yield Static("Waiting for the first response's rate-limit headers...", id="quota-empty")
 
     def show(self, state: QuotaState, now: float, headerless: bool = False) -> None:
         self.state = state
         states = state.buckets()
+        self._note(state, now)
         empty = self.query_one("#quota-empty", Static)
         empty.display = not states
         if headerless and not states:
@@ -167,11 +169,23 @@ class QuotaPanel(VerticalScroll):
             if gauge is None:
                 gauge = self.gauges[bucket_id] = BucketGauge(bucket_id, self.clock)
                 if previous is None:
-                    self.mount(gauge, before=0)
+                    self.mount(gauge, after=empty)
                 else:
                     self.mount(gauge, after=previous)
             gauge.show(bucket_state, binding is not None and binding is bucket_state)
             previous = gauge
+
+    def _note(self, state: QuotaState, now: float) -> None:
+        """A 429 that no gauge explains: say so, or the gauges would promise room that the
+        server refuses."""
+        note = self.query_one("#quota-note", Static)
+        note.display = state.refused_unseen()
+        if not note.display:
+            return
+        wait = state.retry_wait(now)
+        when = (f"the server asks to wait {countdown_text(wait)}" if wait else
+                f"at {time.strftime('%H:%M:%S', time.localtime(state.last.received_at))}")
+        note.update(f"429 from a limit these headers do not show: {when}")
 
     def tick(self) -> None:
         """Re-render from the clock: countdowns, projected refills, the binding mark."""
@@ -181,5 +195,7 @@ class QuotaPanel(VerticalScroll):
     def needs_tick(self, now: float) -> bool:
         """Whether anything on a gauge changes with time: a countdown, a refill and its age.
         A full or unknown bucket shows nothing that moves (see seen_note)."""
+        if self.state is not None and (self.state.retry_wait(now) or 0) > 0:
+            return True  # the note's wait
         return any(gauge.state is not None and (gauge.state.reset_in(now) or 0) > 0
                    for gauge in self.gauges.values())

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import RichLog, Static
 
 from ratelimit_tui.core.events import ResponseObserved
-from ratelimit_tui.core.format import compact_duration
+from ratelimit_tui.core.format import compact_duration, countdown_text
 from ratelimit_tui.core.secret import Secret, redact_headers
 from ratelimit_tui.core.status import Connection
 
@@ -26,22 +26,19 @@ class StatusLine(Static):
         """`retry_in` is shown when the state is RETRYING."""
         colours = {Connection.LIVE: "green", Connection.STALE: "yellow",
                    Connection.RETRYING: "yellow", Connection.ERROR: "red",
-                   Connection.STARTING: "dim"}
+                   Connection.STARTING: "dim", Connection.UNCONFIRMED: "dim"}
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
-        line.append(f" {endpoint} ")
-        line.append("│ ", style="dim")
-        line.append(model)
-        line.append(" │ ", style="dim")
-        line.append(dialect or "no rate-limit headers yet")
-        line.append(" │ ", style="dim")
+        line.append(" ")  # the state first: at 60 columns the end of the line is cut off
         if state == Connection.RETRYING and retry_in is not None:
-            line.append(f"● retrying in {compact_duration(retry_in)} (Esc cancels)",
+            line.append(f"● retrying in {countdown_text(retry_in)} (Esc cancels)",
                         style="bold yellow")
         else:
             line.append(f"● {state}", style=colours.get(state, ""))
-        line.append(" │ ", style="dim")
-        line.append(f"poll {compact_duration(poll_s)}" if poll_s else "poll off")
+        for part in (endpoint, model, dialect or "no rate-limit headers yet",
+                     f"poll {compact_duration(poll_s)}" if poll_s else "poll off"):
+            line.append(" │ ", style="dim")
+            line.append(part)
         self.update(line)
 
 
