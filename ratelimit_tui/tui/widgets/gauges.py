@@ -126,8 +126,8 @@ class BucketGauge(Widget):
             label += f" · {note}"
         cells = width - len(label)
         seen = round(fraction * cells)
-        refill = max(0, round(projected * cells) - seen)
-        colour = self.colour(projected)
+        refill = max(0, round(share * cells) - seen)  # the bar ends where the count does
+        colour = self.colour(share)
         bar = Text("█" * seen, style=colour)
         bar.append("▒" * refill, style=f"{colour} dim")  # projected refill, not observed
         bar.append("░" * (cells - seen - refill), style="dim")
