@@ -92,7 +92,7 @@ class RateLimitApp(App[None]):
         self.quota = QuotaState()  # as the latest QuotaUpdated carried it
         self.facts = ConnectionFacts(poll_s=self.poll_s)  # what the status line is derived from
         self.last_observed: ResponseObserved | None = None
-        self.poll_error: str | None = None  # the polls' failure already in the log
+        self.poll_state: tuple | None = None  # (outcome, status) of the failing polls, logged
         self.dialect: str | None = None
         self.unreadable_logged = False
         self._ticker: Timer | None = None
@@ -418,15 +418,17 @@ class RateLimitApp(App[None]):
         await self.client.poll_forever(self.poll_s, on_record=self.polled)
 
     def polled(self, record: CallRecord) -> None:
-        """A poll's failure goes in the log once, and its end once: not once per poll."""
-        error = None if record.ok or record.outcome == Outcome.RATE_LIMITED else record.error
-        if error == self.poll_error:
+        """A poll's refusal goes in the log once, and its end once: not once per poll (the
+        server's words may change from one poll to the next; the outcome is what counts)."""
+        state = None if record.ok else (record.outcome, record.status)
+        if state == self.poll_state:
             return
-        if error is not None:
-            self.events.add(f"polling: {error}", "red")
-        else:
+        if state is not None:
+            colour = "yellow" if record.outcome == Outcome.RATE_LIMITED else "red"
+            self.events.add(f"polling: {record.error}", colour)
+        elif self.poll_state is not None:
             self.events.add(f"polling works again: {call_line(record)}", "green")
-        self.poll_error = error
+        self.poll_state = state
 
     @work(group="probe")
     async def probe_now(self) -> None:
