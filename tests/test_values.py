@@ -6,8 +6,10 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.core.headers import parse_rate_limit_headers
 from ratelimit_tui.core.values import (
+    MAX_COUNT,
     MAX_DELAY_S,
     Reset,
     parse_count,
@@ -142,7 +144,9 @@ header_values = st.one_of(
     st.text(max_size=60),
     st.from_regex(r"-?[0-9.]{0,20}(ms|s|m|h|µs)?[0-9.]{0,5}(s)?", fullmatch=True),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
-    st.sampled_from(["9" * 5000, "1" + "0" * 310 + "s", "1e308", "99999999999999h"]),
+    st.sampled_from(["9" * 5000, "1" + "0" * 310 + "s", "1e308", "99999999999999h",
+                     "9" * 30, "4102444800", "4102444800000", "2126-01-01T00:00:00Z",
+                     "Fri, 01 Jan 2126 00:00:00 GMT"]),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.just('"a";q=5;w=;r="x",;;"'),
 )
@@ -153,12 +157,25 @@ header_values = st.one_of(
 def test_parser_never_raises(pairs, received_at, status):
     snap = parse_rate_limit_headers(pairs, received_at, status)
     json.dumps(snap.to_json(), allow_nan=False)  # valid JSON: no Infinity, no NaN
-    for bucket in snap.buckets:
-        assert bucket.reset_in_s is None or bucket.reset_in_s >= 0
-        assert bucket.remaining is None or bucket.remaining >= 0
-        assert bucket.limit is None or bucket.limit > 0
+    for bucket in snap.buckets:  # nothing no server can mean: within range, or unknown
+        assert bucket.reset_in_s is None or 0 <= bucket.reset_in_s <= MAX_DELAY_S
+        assert bucket.remaining is None or 0 <= bucket.remaining <= MAX_COUNT
+        assert bucket.limit is None or 0 < bucket.limit <= MAX_COUNT
         assert bucket.fraction is None or 0.0 <= bucket.fraction <= 1.0
-    assert snap.retry_after_s is None or snap.retry_after_s >= 0
+    assert snap.retry_after_s is None or 0 <= snap.retry_after_s <= MAX_DELAY_S
+
+
+def test_values_no_server_can_mean_are_unknown():
+    at = 1_780_000_000.0
+    snap = parse_rate_limit_headers({
+        "x-ratelimit-limit-tokens": "1e308", "x-ratelimit-remaining-tokens": "9" * 30,
+        "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59",
+        "x-ratelimit-reset-requests": "4102444800",  # an epoch a century away
+        "retry-after-ms": "1e308", "retry-after": "7"}, at, 429)
+    assert snap.bucket("tokens") is None or not snap.bucket("tokens").known
+    assert snap.bucket("requests").reset_in_s is None
+    assert snap.retry_after_s == 7.0  # the sane spelling, when the precise one is nonsense
+    assert compact_duration(3.1e9) == "over a year"
 
 
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["h", "m", "s", "ms", "us"])),

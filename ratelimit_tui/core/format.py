@@ -19,6 +19,8 @@ def compact_duration(seconds: float) -> str:
     """'41s', '5m', '2h30m', '1d2h', '0.4s': short enough for a gauge."""
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
+    if seconds > 366 * 86400:
+        return "over a year"
     if seconds < 10 and round(seconds) != seconds:
         return f"{seconds:.1f}s" if seconds >= 0.1 else f"{seconds * 1000:.0f}ms"
     whole = round(seconds)

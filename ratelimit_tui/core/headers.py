@@ -145,7 +145,7 @@ def _retry_after(items: dict[str, str], received_at: float) -> float | None:
     """retry-after-ms beats retry-after (it is the more precise of the two)."""
     for name in _RETRY_AFTER[:2]:
         ms = parse_number(items.get(name))
-        if ms is not None and ms >= 0:
+        if ms is not None and 0 <= ms / 1000.0 <= MAX_DELAY_S:
             return ms / 1000.0
     return parse_retry_after(items.get("retry-after"), received_at)
 

@@ -28,6 +28,7 @@ _LAST_INSTANT = 253402300799.0  # 9999-12-31T23:59:59Z: beyond it no datetime ca
 MAX_TEXT = 64  # no rate-limit value is longer; a longer one is garbage (and int() of 5000
 # digits raises)
 MAX_DELAY_S = 400 * 86400.0  # a reset or retry-after further away than this is nonsense
+MAX_COUNT = 10**15  # no limit is larger (a month of the largest token quotas is ~1e11)
 
 
 def parse_number(value: str | None) -> float | None:
@@ -42,11 +43,13 @@ def parse_number(value: str | None) -> float | None:
 
 
 def parse_count(value: str | None) -> int | None:
-    """A limit or remaining count. Negative values (Azure's -1 sentinel) are unknown."""
+    """A limit or remaining count. Negative values (Azure's -1 sentinel) and values no server
+    can mean (1e308) are unknown."""
     if value is not None and len(value) <= MAX_TEXT and value.isascii() and value.isdigit():
-        return int(value)  # the usual case, exactly
+        count = int(value)  # the usual case, exactly
+        return count if count <= MAX_COUNT else None
     number = parse_number(value)
-    if number is None or number < 0:
+    if number is None or not 0 <= number <= MAX_COUNT:
         return None
     return int(number)
 
@@ -128,9 +131,10 @@ def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
     return None if instant is None else _absolute(instant, received_at)
 
 
-def _absolute(instant: float, received_at: float) -> ResetValue:
+def _absolute(instant: float, received_at: float) -> ResetValue | None:
     # Anthropic's resets are routinely a few seconds before the response's own Date: clamp.
-    return ResetValue(instant, max(0.0, instant - received_at), Reset.EPOCH)
+    in_s = max(0.0, instant - received_at)
+    return ResetValue(instant, in_s, Reset.EPOCH) if in_s <= MAX_DELAY_S else None
 
 
 def parse_retry_after(value: str | None, received_at: float) -> float | None:
@@ -141,7 +145,8 @@ def parse_retry_after(value: str | None, received_at: float) -> float | None:
     instant = parse_instant(value)
     if instant is None:
         return None
-    return max(0.0, instant - received_at)
+    wait = max(0.0, instant - received_at)
+    return wait if wait <= MAX_DELAY_S else None
 
 
 def parse_bool(value: str | None) -> bool | None:
