@@ -29,11 +29,26 @@ def test_a_429_waits_its_own_retry_after_plus_a_little_jitter():
     assert "on requests" in calm.message
 
 
-def test_a_429_without_retry_after_waits_for_one_request_to_come_back():
+def test_a_429_without_retry_after_waits_for_its_spent_bucket_to_reset():
     attempt = status(429, {"x-ratelimit-limit-requests": "2",
                            "x-ratelimit-remaining-requests": "0",
                            "x-ratelimit-reset-requests": "50s"})
-    assert classify(attempt, POLICY, T0, 0.0).wait_s == pytest.approx(25.0)  # 50 s / 2
+    assert classify(attempt, POLICY, T0, 0.0).wait_s == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("headers, body", [
+    ({"retry-after": "1", "llm_provider-retry-after": "60"}, None),
+    ({"retry-after": "10", "retry-after-ms": "9897"}, None),
+    ({"retry-after": "1"}, '{"error": {"message": "Please try again in 20s."}}'),
+])
+def test_the_longest_wait_any_source_asks_for_is_the_floor(headers, body):
+    from ratelimit_tui.core.body import with_body_hints
+
+    snapshot = with_body_hints(parse_rate_limit_headers(headers, T0, 429), body)
+    attempt = Attempt(Failure.STATUS, 1, 429, snapshot)
+    want = {"60": 60.0, "10": 10.0}.get(headers.get("llm_provider-retry-after") or
+                                          headers["retry-after"], 20.0)
+    assert classify(attempt, POLICY, T0, 0.0).wait_s == pytest.approx(want)
 
 
 def test_time_already_spent_counts_against_the_retry_after():
@@ -63,7 +78,7 @@ def test_a_retry_after_in_the_error_body_counts_too():
 
 def test_a_wait_beyond_the_cap_is_reported_not_retried():
     decision = classify(status(429, {"llm_provider-retry-after": "60"}), POLICY, T0, 0.9)
-    assert decision.wait_s == pytest.approx(60.0 + 0.9 * 1.0)  # the cap allows 60 s itself
+    assert decision.wait_s == 60.0  # the cap allows 60 s itself, and jitter stays within it
     capped = dataclasses.replace(POLICY, retry_cap_s=30.0)
     decision = classify(status(429, {"llm_provider-retry-after": "60"}), capped, T0, 0.0)
     assert decision.wait_s is None and decision.outcome == Outcome.RATE_LIMITED

@@ -31,10 +31,12 @@ class Recorder:
         return [e for _, e in self.events if isinstance(e, kind)]
 
 
-def make_client(sim, recorder=None, **endpoint) -> QuotaClient:
+def make_client(sim, recorder=None, scripted=None, **endpoint) -> QuotaClient:
+    """With `scripted`, the client stamps and waits on that clock (the simulator's too)."""
     options = {"max_retries": 2, "timeout_s": 10.0, **endpoint}
+    timing = {"clock": scripted, "sleep": scripted.sleep} if scripted is not None else {}
     return QuotaClient(Endpoint(sim.base_url, Secret(KEY), **options), "gpt-4o-mini",
-                       on_event=recorder)
+                       on_event=recorder, **timing)
 
 
 async def test_non_streaming_call_reads_headers_and_usage(run_sim):
@@ -64,16 +66,17 @@ async def test_streaming_delivers_the_snapshot_before_the_stream_ends(run_sim):
     assert record.ttfb_s < record.ttft_s < record.latency_s
 
 
-async def test_429_reports_the_wait_then_succeeds(run_sim):
-    sim = run_sim(limits=Limits(rpm=2, tpm=100_000, minute_s=1.0))
+async def test_429_reports_the_wait_then_succeeds(run_sim, clock):
+    sim = run_sim(clock=clock, limits=Limits(rpm=2, tpm=100_000))
     recorder = Recorder()
-    client = make_client(sim, recorder)
+    client = make_client(sim, recorder, scripted=clock, retry_cap_s=60.0)
     for _ in range(2):
         assert (await client.chat(MESSAGES, stream=False, max_tokens=5)).ok
     record = await client.chat(MESSAGES, stream=False, max_tokens=5)
     assert record.ok and record.attempts == 2 and record.throttled == 1
     (retry,) = recorder.of(RetryScheduled)
-    assert 0.4 <= retry.wait_s <= 0.6 + 0.1  # retry-after-ms said ~500 ms; jitter on top
+    assert clock.waits == [retry.wait_s]
+    assert 30.0 <= retry.wait_s <= 30.0 + 1.0  # retry-after said 30 s; jitter on top
     assert "429" in retry.reason and "requests" in retry.reason
     statuses = [e.snapshot.status for e in recorder.of(ResponseObserved)]
     assert statuses == [200, 200, 429, 200]  # the 429 was observed, not hidden

@@ -351,7 +351,7 @@ async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await probe(pilot, messages)
         await wait_until(pilot, lambda: app.plot.frame is not None and app.plot.frame.runs)
-        scripted.advance(120)  # a pause with no calls, then more
+        scripted.advance(300)  # a pause with no calls, then more
         await pilot.press("f5")
         await finished(pilot, messages, kind="probe", count=2)
         scripted.advance(15 * 60)  # idle for 15 minutes: the 5-min window moves on

@@ -14,7 +14,7 @@ from typing import Any
 from ratelimit_tui.core.events import Outcome
 from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.core.model import RateLimitSnapshot, is_throttled
-from ratelimit_tui.core.quota import BucketState
+from ratelimit_tui.core.quota import refill_wait
 
 MAX_BACKOFF_S = 8.0
 
@@ -64,28 +64,21 @@ def backoff(number: int, luck: float) -> float:
     return min(MAX_BACKOFF_S, 0.5 * 2 ** (number - 1)) * (0.75 + 0.25 * luck)
 
 
-def server_wait(snapshot: RateLimitSnapshot | None, now: float) -> float | None:
-    """What is left of the retry-after the response carried (header, a proxy's copy of the
-    upstream's, or the error body), counted from when it arrived."""
-    if snapshot is None or snapshot.retry_after_s is None:
-        return None
-    return max(0.0, snapshot.received_at + snapshot.retry_after_s - now)
-
-
 def classify(attempt: Attempt, policy: Policy, now: float, luck: float) -> Decision:
     """The outcome of a failed attempt and how long to wait before the next one: never less
     than any retry-after the response carried, and never beyond the retry cap."""
     outcome, message, wait, again = _judge(attempt, policy, now, luck)
     if wait is None:
         return Decision(outcome, message, None, again)
-    asked = server_wait(attempt.snapshot, now)
+    asked = attempt.snapshot.wait_left(now) if attempt.snapshot is not None else None
     if asked is not None:
         wait = max(wait, asked)
     if wait > policy.retry_cap_s:
         return Decision(outcome, f"{message}: the wait ({compact_duration(wait)}) is longer "
                         f"than the retry cap ({compact_duration(policy.retry_cap_s)})", None)
-    if is_throttled(attempt.status):  # spread the retries of many clients told the same
-        wait += luck * min(1.0, 0.1 * wait + 0.05)
+    if is_throttled(attempt.status):  # spread the retries of many clients told the same,
+        # within the cap: later than asked, never later than the user allows
+        wait = min(policy.retry_cap_s, wait + luck * min(1.0, 0.1 * wait + 0.05))
     return Decision(outcome, message, wait)
 
 
@@ -131,9 +124,10 @@ def _judge_status(attempt: Attempt, policy: Policy, now: float,
         exhausted = [] if snapshot is None else [b for b in snapshot.buckets if b.remaining == 0]
         where = f" on {', '.join(b.id for b in exhausted)}" if exhausted else ""
         message = f"429 rate limited{where}" + (f": {said}" if said else "")
-        if snapshot is not None and snapshot.retry_after_s is not None:
+        if snapshot is not None and snapshot.wait_left(now) is not None:
             return Outcome.RATE_LIMITED, message, 0.0, False  # the server's word: see classify
-        return Outcome.RATE_LIMITED, message, _refill_wait(snapshot, now) or retry, False
+        refill = refill_wait(snapshot, now) if snapshot is not None else None
+        return Outcome.RATE_LIMITED, message, refill or retry, False
     if status == 401:
         return (Outcome.AUTH, "the API key was rejected (401): check OPENAI_API_KEY or the "
                 "key for this endpoint", None, False)
@@ -149,19 +143,3 @@ def _judge_status(attempt: Attempt, policy: Policy, now: float,
     if "max_completion_tokens" in said and not policy.completion_tokens:
         return Outcome.BAD_REQUEST, said, None, True  # reasoning models want this name
     return Outcome.BAD_REQUEST, f"request rejected ({status}): {said or 'no details'}", None, False
-
-
-def _refill_wait(snapshot: RateLimitSnapshot | None, now: float) -> float | None:
-    """Until the exhausted buckets have room again: one request in a request bucket, a full
-    token bucket (the size of the next request is not known). None when nothing says."""
-    if snapshot is None:
-        return None
-    waits = []
-    for bucket in snapshot.buckets:
-        if bucket.remaining != 0:
-            continue
-        state = BucketState(bucket, snapshot.received_at)
-        waits.append(state.wait_for(1, now) if bucket.metric == "requests"
-                     else state.reset_in(now))
-    known = [w for w in waits if w is not None]
-    return max(known) if known else None

@@ -34,12 +34,13 @@ def error_info(body: bytes | str | None) -> dict[str, Any]:
 
 
 def with_body_hints(snapshot: RateLimitSnapshot, body: bytes | str | None) -> RateLimitSnapshot:
-    """The snapshot completed from the error body: buckets it lacks and a retry-after it lacks."""
+    """The snapshot completed from the error body: buckets it lacks, a retry-after it lacks,
+    and the longest wait anything asked for."""
     error = error_info(body)
     if not error:
         return snapshot
     buckets = list(snapshot.buckets)
-    retry_after = snapshot.retry_after_s
+    asked: list[float | None] = []  # every wait the body asks for
     metadata = error.get("metadata")
     mirrored = metadata.get("headers") if isinstance(metadata, dict) else None
     if isinstance(mirrored, dict):  # OpenRouter copies its X-RateLimit-* headers here
@@ -47,25 +48,29 @@ def with_body_hints(snapshot: RateLimitSnapshot, body: bytes | str | None) -> Ra
             {str(k): str(v) for k, v in mirrored.items()}, snapshot.received_at
         )
         buckets += inner.buckets
-        retry_after = retry_after if retry_after is not None else inner.retry_after_s
+        asked.append(inner.longest_retry_after_s)
     for detail in error.get("details") or ():
         if not isinstance(detail, dict):
             continue
         kind = str(detail.get("@type", ""))
-        if kind.endswith("RetryInfo") and retry_after is None:
-            retry_after = parse_go_duration(str(detail.get("retryDelay", "")))
+        if kind.endswith("RetryInfo"):
+            asked.append(parse_go_duration(str(detail.get("retryDelay", ""))))
         elif kind.endswith("QuotaFailure"):
             buckets += _quota_violations(detail.get("violations"))
-    if retry_after is None and isinstance(error.get("message"), str):
-        match = _TRY_AGAIN.search(error["message"])
-        if match:
-            retry_after = parse_go_duration(match.group(1))
+    if isinstance(error.get("message"), str) and (match := _TRY_AGAIN.search(error["message"])):
+        asked.append(parse_go_duration(match.group(1)))
+    known = [w for w in asked if w is not None]
+    retry_after = snapshot.retry_after_s if snapshot.retry_after_s is not None else (
+        known[0] if known else None)
+    longest = max([w for w in (snapshot.longest_retry_after_s, *known) if w is not None],
+                  default=None)
     seen: set[str] = set()
     unique = [b for b in buckets if not (b.id in seen or seen.add(b.id))]
     extras = dict(snapshot.extras)
     if isinstance(error.get("code"), str):
         extras["error_code"] = error["code"]
-    return replace(snapshot, buckets=tuple(unique), retry_after_s=retry_after, extras=extras)
+    return replace(snapshot, buckets=tuple(unique), retry_after_s=retry_after,
+                   longest_retry_after_s=longest, extras=extras)
 
 
 def _quota_violations(violations: Any) -> list[Bucket]:

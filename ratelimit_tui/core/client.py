@@ -143,7 +143,9 @@ class QuotaClient:
             record = await self.probe()
             if on_record is not None:
                 on_record(record)
-            await self._sleep(max(interval_s, self.quota.retry_wait(self._clock()) or 0.0))
+            now = self._clock()  # its own refusal's wait, and any newer one (a chat's 429)
+            asked = record.snapshot.wait_left(now) if record.snapshot is not None else None
+            await self._sleep(max(interval_s, asked or 0.0, self.quota.retry_wait(now) or 0.0))
 
     async def chat(self, messages: list[dict[str, Any]], *, model: str | None = None,
                    stream: bool = True, max_tokens: int | None = None,
@@ -172,6 +174,7 @@ class QuotaClient:
             while True:
                 trace.attempt += 1
                 trace.status = trace.ttfb_s = trace.request_id = trace.snapshot = None
+                trace.headers = ()
                 try:
                     if stream:
                         usage = await self._stream(model, messages, max_tokens, trace, on_text)
@@ -269,16 +272,17 @@ class QuotaClient:
         seen = trace.snapshot or parse_rate_limit_headers(
             response.headers, self._clock(), exc.status_code)
         snapshot = with_body_hints(seen, body)
-        told_more = (snapshot.buckets, snapshot.retry_after_s) != (seen.buckets,
-                                                                   seen.retry_after_s)
+        told_more = (snapshot.buckets, snapshot.longest_retry_after_s) != (
+            seen.buckets, seen.longest_retry_after_s)
         if told_more or trace.snapshot is None:
             # The body told more than the head (OpenRouter's limits, Gemini's retry delay):
             # the gauges and the next poll's wait must know it too.
             trace.snapshot = snapshot
             self._observe(snapshot, trace.ttfb_s or 0.0, trace, trace.request_id,
                           trace.headers or tuple(response.headers.multi_items()))
-        error = {k: self._scrub(v) if isinstance(v, str) else v
-                 for k, v in error_info(body).items()}
+        error = dict(error_info(body))
+        if error.get("message") is not None:  # any shape: made text first, then scrubbed
+            error["message"] = self._scrub(str(error["message"]))
         html = "html" in response.headers.get("content-type", "")
         return self._decide(Attempt(Failure.STATUS, number, exc.status_code, snapshot, error,
                                     html, bool(trace.parts)), model)

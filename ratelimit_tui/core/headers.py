@@ -101,6 +101,7 @@ def parse_rate_limit_headers(
         status=status,
         buckets=tuple(buckets),
         retry_after_s=_retry_after(items, received_at),
+        longest_retry_after_s=_longest_retry_after(raw, received_at),
         should_retry=parse_bool(items.get("x-should-retry")),
         dialect=dialect,
         extras=_extras(items),
@@ -139,6 +140,15 @@ def find_request_id(pairs: Iterable[tuple[str, str]]) -> str | None:
     found = {name.lower(): value for name, value in pairs
              if name.lower() in REQUEST_ID_HEADERS}
     return next((found[name] for name in REQUEST_ID_HEADERS if name in found), None)
+
+
+def _longest_retry_after(raw: dict[str, str], received_at: float) -> float | None:
+    """The longest wait asked in any spelling, plain or a proxy's copy."""
+    waits = [_retry_after({name: raw[prefix + name]}, received_at)
+             for prefix in ("", _UPSTREAM_PREFIX) for name in _RETRY_AFTER
+             if prefix + name in raw]
+    known = [w for w in waits if w is not None]
+    return max(known) if known else None
 
 
 def _retry_after(items: dict[str, str], received_at: float) -> float | None:

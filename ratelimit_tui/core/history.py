@@ -90,10 +90,11 @@ def downsample(points: list[tuple[float, float]], start: float, end: float,
     return [(start + (i + 0.5) * width, lows[i]) for i in sorted(lows)]
 
 
-def gap_for(window: float) -> float:
-    """Longer than this without a point is a gap in the data (a restart, a pause): about a
-    minute in the 5-min window, three slots in the coarser ones."""
-    return max(60.0, 3 * WINDOWS[window])
+def gap_for(window: float, bins: int, poll_s: float | None = None) -> float:
+    """Longer than this without a point is a gap in the data (a restart, a pause): a minute,
+    or more where the data is coarser: three slots of the window, two columns of the plot,
+    three polls."""
+    return max(60.0, 3 * WINDOWS[window], 2 * window / bins, 3 * (poll_s or 0.0))
 
 
 def split_at_gaps(points: list[tuple[float, float]],
@@ -120,10 +121,11 @@ class Frame:
     throttles: list[float]
 
 
-def frame(history: QuotaHistory, window: float, now: float, bins: int) -> Frame:
+def frame(history: QuotaHistory, window: float, now: float, bins: int,
+          poll_s: float | None = None) -> Frame:
     """At most `bins` points per bucket over the window that ends at `now`."""
     start = now - window
-    gap_s = gap_for(window)
+    gap_s = gap_for(window, bins, poll_s)
     runs = {bucket_id: split_at_gaps(downsample(points, start, now, bins), gap_s)
             for bucket_id, points in history.series(window, now).items()}
     throttles = [t for t, _ in downsample(

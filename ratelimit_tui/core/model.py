@@ -104,7 +104,8 @@ class RateLimitSnapshot:
     received_at: float  # epoch seconds
     status: int | None = None
     buckets: tuple[Bucket, ...] = ()
-    retry_after_s: float | None = None
+    retry_after_s: float | None = None  # the preferred spelling's (retry-after-ms first)
+    longest_retry_after_s: float | None = None  # the longest any source asked: never retry sooner
     should_retry: bool | None = None
     dialect: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +114,14 @@ class RateLimitSnapshot:
     def throttled(self) -> bool:
         """The response refused the call for the caller's rate limit (see is_throttled)."""
         return is_throttled(self.status)
+
+    def wait_left(self, now: float) -> float | None:
+        """What is left at `now` of the longest wait the response asked for (every spelling,
+        a proxy's copy, the error body), counted from when it arrived."""
+        asked = self.longest_retry_after_s
+        if asked is None:
+            asked = self.retry_after_s
+        return None if asked is None else max(0.0, self.received_at + asked - now)
 
     def bucket(self, bucket_id: str) -> Bucket | None:
         return next((b for b in self.buckets if b.id == bucket_id), None)

@@ -84,6 +84,17 @@ class BucketState:
         return self.reset_in(now)
 
 
+def refill_wait(snapshot: RateLimitSnapshot, now: float) -> float | None:
+    """After a 429 that did not say how long to wait: until the buckets it reported spent are
+    full again (their reset). Later than one request's refill, on purpose: a reset in whole
+    seconds (Anthropic's) cannot time a retry finer, and no retry may come too soon. None when
+    it reported none spent, or their reset is unknown."""
+    waits = [BucketState(b, snapshot.received_at).reset_in(now) for b in snapshot.buckets
+             if b.remaining == 0]
+    known = [w for w in waits if w is not None]
+    return max(known) if known else None
+
+
 REORDER_WINDOW_S = 1.0
 RETRY_AFTER = "retry-after"  # what holds a request back when the server said to wait
 
@@ -165,18 +176,16 @@ class QuotaState:
         return min(known, key=lambda fs: (fs[0], -(fs[1].reset_in(now) or 0.0)))[1]
 
     def retry_wait(self, now: float) -> float | None:
-        """After a refused response: the rest of its retry-after; after a 429 without one, the
-        reset of the exhausted buckets (Anthropic's 2024 429s had none). None otherwise."""
+        """After a refused response: the rest of the longest wait it asked for; after a 429
+        without one, until its spent buckets have room again (Anthropic's 2024 429s had no
+        retry-after). None otherwise."""
         last = self.last
         if last is None or last.status is None or last.status < 400:
             return None
-        if last.retry_after_s is not None:
-            return max(0.0, last.received_at + last.retry_after_s - now)
-        if not last.throttled:
-            return None
-        exhausted = [s.reset_in(now) for s in self._states.values()
-                     if s.bucket.remaining == 0 and s.bucket.reset_at is not None]
-        return max(exhausted) if exhausted else None
+        asked = last.wait_left(now)
+        if asked is not None or not last.throttled:
+            return asked
+        return refill_wait(last, now)
 
     def refused_unseen(self) -> bool:
         """The last response was a 429 and none of the limits it reported is spent: what
@@ -187,9 +196,10 @@ class QuotaState:
 
     def fits(self, tokens: int, now: float) -> Fit:
         """Would one request charging `tokens` tokens (prompt + max_tokens) go through now?"""
-        retry = self.retry_wait(now)
-        if retry:
-            return Fit(False, retry, RETRY_AFTER)
+        last = self.last
+        asked = last.wait_left(now) if last is not None and (last.status or 0) >= 400 else None
+        if asked:
+            return Fit(False, asked, RETRY_AFTER)
         worst: tuple[float | None, str] | None = None
         for state in self._states.values():
             metric = state.bucket.metric

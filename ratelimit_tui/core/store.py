@@ -225,8 +225,12 @@ class HistoryStore:
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, then stop."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP, timeout=timeout)
+        try:
+            if self._thread.is_alive():
+                self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            self._report("history: the writer did not catch up before closing; the calls "
+                         "still queued are not saved")
         self._thread.join(timeout)
 
     def _write_loop(self) -> None:
@@ -256,7 +260,11 @@ class HistoryStore:
                         self._report(f"history: cannot write {self.path.name} ({exc}); "
                                      "calls are kept in memory and retried")
                     failing = True
-                    del pending[:-MAX_PENDING]
+                    if len(pending) > MAX_PENDING:
+                        lost = len(pending) - MAX_PENDING
+                        del pending[:lost]
+                        self._report(f"history: {plural(lost, 'call')} dropped, the oldest, "
+                                     f"to keep at most {MAX_PENDING:,} in memory")
             if time.monotonic() >= next_prune and not failing:
                 next_prune = time.monotonic() + 3600
                 self._prune()
@@ -292,16 +300,19 @@ class HistoryStore:
         except Exception as exc:  # the data, not the file: find the row(s) at fault
             problem = exc
         dropped = 0
-        while rows:
-            try:
-                self._write(rows[:1])
-            except sqlite3.OperationalError:
-                raise
-            except Exception:
-                dropped += 1
-            del rows[0]
-        self._report(f"history: {plural(dropped, 'call')} not stored "
-                     f"({type(problem).__name__}: {problem})")
+        try:
+            while rows:
+                try:
+                    self._write(rows[:1])
+                except sqlite3.OperationalError:
+                    raise  # the file now: the rest stay pending
+                except Exception:
+                    dropped += 1
+                del rows[0]
+        finally:
+            if dropped:
+                self._report(f"history: {plural(dropped, 'call')} not stored "
+                             f"({type(problem).__name__}: {problem})")
 
     def _write(self, rows: list[Row]) -> None:
         with self._connection:  # one transaction per batch

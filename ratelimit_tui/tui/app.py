@@ -37,7 +37,7 @@ from ratelimit_tui.core.events import (
     ResponseObserved,
     RetryScheduled,
 )
-from ratelimit_tui.core.format import call_line, compact_duration, count, plural
+from ratelimit_tui.core.format import call_line, compact_duration, count, countdown_text, plural
 from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import ConnectionFacts, connection_state, stale_after
@@ -108,6 +108,7 @@ class RateLimitApp(App[None]):
         self.quota_panel = QuotaPanel(self.clock)
         self.chat = ChatPanel()
         self.plot = HistoryPlot(self.history, self.clock)
+        self.plot.poll_s = self.poll_s
         self.events = EventLog(self.clock)
         self.last_response = LastResponse(self.settings.api_key)
         yield self.status
@@ -271,15 +272,23 @@ class RateLimitApp(App[None]):
         if self.last_response.display:
             self.last_response.show(observed)
         self.schedule_plot()
-        self._stale_timer and self._stale_timer.stop()
-        self._stale_timer = self.set_timer(stale_after(self.poll_s) + 0.5, self.refresh_status)
+        self.arm_stale_timer()
         self.refresh_status()
         self.wake_ticker()
+
+    def arm_stale_timer(self) -> None:
+        """Redraw the status line when, with no news, it turns stale."""
+        if self._stale_timer is not None:
+            self._stale_timer.stop()
+        last = self.facts.last_response_at
+        if last is not None:
+            due = last + stale_after(self.poll_s) - self.clock()
+            self._stale_timer = self.set_timer(max(0.0, due) + 0.5, self.refresh_status)
 
     def on_retry_waiting(self, message: RetryWaiting) -> None:
         retry = message.retry  # only chats retry: probes and bursts make one attempt
         self.facts = replace(self.facts, retry_until=self.clock() + retry.wait_s)
-        self.events.add(f"retrying in {compact_duration(retry.wait_s)} (attempt "
+        self.events.add(f"retrying in {countdown_text(retry.wait_s)} (attempt "
                         f"{retry.attempt}, Esc cancels) after {retry.reason}", "yellow")
         self.refresh_status()
         self.wake_ticker()
@@ -471,6 +480,9 @@ class RateLimitApp(App[None]):
                 log.add(str(exc), "red")
                 return
             self.facts = replace(self.facts, poll_s=self.poll_s)
+            self.plot.poll_s = self.poll_s
+            self.poll_state = None  # a new series of polls: its first refusal is news
+            self.arm_stale_timer()
             self.workers.cancel_group(self, "poll")
             if self.poll_s and self.client is not None:
                 self.poll()

@@ -91,7 +91,7 @@ class Answer(Vertical):
 
 _FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
 _CODE_SPAN = re.compile(r"`[^`]*`")
-_BULLET = re.compile(r"^\s*\*\s", re.MULTILINE)
+_LITERAL_STAR = re.compile(r"^\s*\*\s|(?<=\s)\*(?=\s)", re.MULTILINE)  # a bullet, 2 * 3
 _DANGLING = re.compile(r"(?:(?<=\s)|^)[*`]+$")
 
 
@@ -106,7 +106,7 @@ def closed_markdown(text: str) -> str:
     last = re.split(r"\n\s*\n", text)[-1]
     if last.count("`") % 2:
         return text + "`"
-    prose = _BULLET.sub("", _CODE_SPAN.sub("", last))
+    prose = _LITERAL_STAR.sub("", _CODE_SPAN.sub("", last))
     closing = "*" if prose.replace("**", "").count("*") % 2 else ""
     if prose.count("**") % 2:
         closing += "**"

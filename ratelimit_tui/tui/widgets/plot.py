@@ -31,6 +31,7 @@ class HistoryPlot(Container):
         self._drawn: tuple | None = None  # what it shows: (version, window, size, column)
         self._follow: Timer | None = None  # the next redraw as time moves on
         self.frame: Frame | None = None  # what is drawn
+        self.poll_s: float | None = None  # points come at least this often while polling
         self._colours: dict[str, str] = {}
         self._title()
 
@@ -78,7 +79,7 @@ class HistoryPlot(Container):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        self.frame = drawn = frame(self.history, self.window, now, bins)
+        self.frame = drawn = frame(self.history, self.window, now, bins, self.poll_s)
         for bucket_id, runs in drawn.runs.items():
             colour = COLOURS.get(bucket_id) or self._colours.setdefault(
                 bucket_id, OTHER_COLOURS[len(self._colours) % len(OTHER_COLOURS)])
