@@ -308,3 +308,20 @@ def test_credentials_in_a_base_url_are_never_shown(unused_tcp_port):
     assert history_endpoint(settings) == f"http://127.0.0.1:{unused_tcp_port}/v1"
     for text in (endpoint.host, repr(endpoint), repr(settings)):
         assert "hunter2" not in text and "SECRETkey" not in text
+
+
+@pytest.mark.parametrize("message", [
+    ["Invalid key sk-proj-SECRETkey0123456789abcdef"],
+    {"detail": "bad key sk-proj-SECRETkey0123456789abcdef"},
+    "bad key sk-proj-SECRETkey0123456789abcdef",
+])
+async def test_the_key_echoed_in_any_shape_of_error_message_is_scrubbed(message):
+    from replay import Recorded, ReplayServer
+
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}})
+    answer = Recorded(403, "Forbidden", [("content-type", "application/json")], body.encode())
+    with ReplayServer(answer) as server:
+        client = QuotaClient(Endpoint(server.base_url, Secret(KEY)), "gpt-4o-mini")
+        record = await client.chat(MESSAGES, stream=False)
+        await client.aclose()
+    assert record.outcome == Outcome.AUTH and "SECRETkey" not in record.error
