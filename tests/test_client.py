@@ -168,9 +168,9 @@ async def test_cancel_mid_stream_keeps_partial_text(run_sim):
     assert record.text == "".join(texts) and len(texts) < 20
 
 
-async def test_poller_never_overlaps(run_sim):
-    sim = run_sim(latency_ms=60.0)
-    client = make_client(sim)
+async def test_poller_never_overlaps(run_sim, clock):
+    sim = run_sim(latency_ms=30.0)
+    client = make_client(sim, scripted=clock)  # its waits pass at once: only overlap counts
     in_flight, most, done = 0, 0, 0
     real_probe = client.probe
 
@@ -185,12 +185,37 @@ async def test_poller_never_overlaps(run_sim):
             done += 1
 
     client.probe = counting_probe
-    task = asyncio.create_task(client.poll_forever(0.01))
-    await asyncio.sleep(0.5)
+    task = asyncio.create_task(client.poll_forever(10.0))
+    deadline = time.monotonic() + 20
+    while done < 5 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert most == 1 and 3 <= done <= 8  # ~70 ms each, one after the other
+    assert most == 1 and done >= 5 and clock.waits[:4] == [10.0] * 4
+
+
+async def test_a_poll_never_lands_inside_a_refusal_s_retry_after(run_sim):
+    from scenes import ScriptedTime
+
+    scripted = ScriptedTime(start=1000.0, hold=True)
+    sim = run_sim(clock=scripted, limits=Limits(rpm=1, tpm=100_000))
+    recorder = Recorder()
+    client = make_client(sim, recorder, scripted=scripted, retry_cap_s=5.0)
+    task = asyncio.create_task(client.poll_forever(10.0))
+    deadline = time.monotonic() + 20
+    while not scripted.waiting() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    refused = await client.chat(MESSAGES, stream=False)  # a 429 asking 60 s: over the cap
+    assert refused.outcome == Outcome.RATE_LIMITED
+    scripted.release()  # the poll's 10 s pass; 50 s of the chat's refusal are left
+    while scripted.waits == [10.0] and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    probes = [e for e in recorder.of(ResponseObserved) if e.kind == "probe"]
+    assert len(probes) == 1 and scripted.waits == [10.0, pytest.approx(50.0)]
 
 
 async def test_the_key_never_appears_in_anything_the_client_produces(run_sim):

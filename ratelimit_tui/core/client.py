@@ -146,6 +146,9 @@ class QuotaClient:
             now = self._clock()  # its own refusal's wait, and any newer one (a chat's 429)
             asked = record.snapshot.wait_left(now) if record.snapshot is not None else None
             await self._sleep(max(interval_s, asked or 0.0, self.quota.retry_wait(now) or 0.0))
+            # A refusal that came while it slept (a chat's 429) is waited out too.
+            while (left := self.quota.retry_wait(self._clock()) or 0.0) > 0:
+                await self._sleep(left)
 
     async def chat(self, messages: list[dict[str, Any]], *, model: str | None = None,
                    stream: bool = True, max_tokens: int | None = None,
@@ -269,23 +272,20 @@ class QuotaClient:
                                 model)
         response = exc.response
         body = response.text if response is not None else ""
-        seen = trace.snapshot or parse_rate_limit_headers(
-            response.headers, self._clock(), exc.status_code)
-        snapshot = with_body_hints(seen, body)
-        told_more = (snapshot.buckets, snapshot.longest_retry_after_s) != (
-            seen.buckets, seen.longest_retry_after_s)
-        if told_more or trace.snapshot is None:
+        seen = trace.snapshot  # the response hook read this head before the body
+        snapshot = with_body_hints(seen, body) if seen is not None else None
+        if snapshot is not None and (snapshot.buckets, snapshot.longest_retry_after_s) != (
+                seen.buckets, seen.longest_retry_after_s):
             # The body told more than the head (OpenRouter's limits, Gemini's retry delay):
             # the gauges and the next poll's wait must know it too.
             trace.snapshot = snapshot
-            self._observe(snapshot, trace.ttfb_s or 0.0, trace, trace.request_id,
-                          trace.headers or tuple(response.headers.multi_items()))
+            self._observe(snapshot, trace.ttfb_s or 0.0, trace, trace.request_id, trace.headers)
         error = dict(error_info(body))
         if error.get("message") is not None:  # any shape: made text first, then scrubbed
             error["message"] = self._scrub(str(error["message"]))
         html = "html" in response.headers.get("content-type", "")
         return self._decide(Attempt(Failure.STATUS, number, exc.status_code, snapshot, error,
-                                    html, bool(trace.parts)), model)
+                                    html), model)
 
     def _decide(self, attempt: Attempt, model: str) -> _Failed:
         policy = Policy(self.endpoint.host, model, self.endpoint.timeout_s,
