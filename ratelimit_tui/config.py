@@ -42,6 +42,7 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 3
     retry_cap_s: float = 60.0
+    stream_limit_s: float = 600.0
     retention_days: float = 7.0
     history: bool = True  # keep calls in the SQLite history
 
@@ -63,13 +64,15 @@ _FILE_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "timeout": ("timeout_s", (int, float)),
     "max_retries": ("max_retries", int),
     "retry_cap": ("retry_cap_s", (int, float)),
+    "stream_limit": ("stream_limit_s", (int, float)),
     "retention_days": ("retention_days", (int, float)),
     "history": ("history", bool),
 }
 
 
 # Settings that must be positive numbers (or at least zero), and finite.
-_POSITIVE = {"timeout_s": "timeout", "retention_days": "retention_days"}
+_POSITIVE = {"timeout_s": "timeout", "retention_days": "retention_days",
+             "stream_limit_s": "stream_limit"}
 _NOT_NEGATIVE = {"max_retries": "max_retries", "retry_cap_s": "retry_cap"}
 
 
@@ -168,4 +171,4 @@ def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:
     """The client's view of the settings (a local server may need no key: send a dummy)."""
     return Endpoint(base_url or settings.base_url, settings.api_key or Secret("sk-no-key"),
                     settings.organization, settings.project, settings.timeout_s,
-                    settings.max_retries, settings.retry_cap_s)
+                    settings.max_retries, settings.retry_cap_s, settings.stream_limit_s)

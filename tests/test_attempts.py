@@ -114,7 +114,7 @@ def test_a_cut_stream_with_text_is_final_without_text_retried():
     assert kept.wait_s is None and "partial answer is kept" in kept.message
     assert classify(Attempt(Failure.CUT, 1, 200), POLICY, T0, 0.0).wait_s is not None
     stalled = classify(Attempt(Failure.STALLED, 1, 200), POLICY, T0, 0.0)
-    assert "no data for 30 s" in stalled.message
+    assert "the server stopped sending for 30 s" in stalled.message
 
 
 def test_the_renamed_parameter_asks_for_one_free_retry_once():

@@ -111,7 +111,7 @@ async def test_faults_are_classified(run_sim, fault, outcome, attempts, phrase):
 async def test_timeout_is_classified(run_sim):
     sim = run_sim(faults={"hang": 1.0}, hang_s=3.0)
     record = await make_client(sim, timeout_s=0.3, max_retries=0).chat(MESSAGES)
-    assert record.outcome == Outcome.TIMEOUT and "no response within 0.3 s" in record.error
+    assert record.outcome == Outcome.TIMEOUT and "no response head within 0.3 s" in record.error
 
 
 async def test_cut_stream_keeps_the_partial_answer_and_is_not_retried(run_sim):

@@ -27,6 +27,7 @@ class Failure(StrEnum):
     STATUS = "status"  # a head with an error status
     CUT = "cut"  # the head came, then the connection dropped
     STALLED = "stalled"  # the head came, then no data within the timeout
+    TOO_BIG = "too_big"  # the head came, then more body than the cap
     REFUSED = "refused"  # the SDK would not send the request
 
 
@@ -88,14 +89,18 @@ def _judge(attempt: Attempt, policy: Policy, now: float,
     retry = backoff(attempt.number, luck)
     failure = attempt.failure
     if failure is Failure.TIMEOUT:
-        return Outcome.TIMEOUT, f"no response within {policy.timeout_s:g} s", retry, False
+        return (Outcome.TIMEOUT, f"no response head within {policy.timeout_s:g} s", retry,
+                False)
     if failure is Failure.CONNECTION:
         return Outcome.CONNECTION, f"cannot reach {policy.host}: {attempt.reason}", retry, False
-    if failure in (Failure.CUT, Failure.STALLED):
-        message = (f"the stream stalled (no data for {policy.timeout_s:g} s)"
-                   if failure is Failure.STALLED else "the connection dropped mid-answer")
+    if failure in (Failure.CUT, Failure.STALLED, Failure.TOO_BIG):
+        message = attempt.reason or (
+            f"the server stopped sending for {policy.timeout_s:g} s"
+            if failure is Failure.STALLED else "the connection dropped mid-answer")
         if attempt.partial:  # a retry would pay again for what the user has already seen
             return Outcome.CUT, message + "; the partial answer is kept", None, False
+        if failure is Failure.TOO_BIG:  # the same request would get the same answer
+            return Outcome.CUT, message, None, False
         return Outcome.CUT, message, retry, False
     if failure is Failure.REFUSED or attempt.status is None:
         return Outcome.BAD_REQUEST, attempt.reason or "the request was refused", None, False

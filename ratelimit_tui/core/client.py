@@ -22,6 +22,7 @@ import openai
 
 from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
+from ratelimit_tui.core.bounded import BodyStalled, BodyTooLarge, Limits, bound
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import (
     CallKind,
@@ -54,6 +55,7 @@ class _Trace:
     snapshot: RateLimitSnapshot | None = None
     ttft_s: float | None = None  # streaming: request sent -> first token
     headers: tuple[tuple[str, str], ...] = ()
+    deadline: asyncio.Timeout | None = None  # the head's, until it arrives
     parts: list[str] = field(default_factory=list)
 
 
@@ -70,10 +72,12 @@ class QuotaClient:
                  on_event: Callable[[Event], None] | None = None,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.time,
                  timer: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 limits: Limits | None = None) -> None:
         """`clock` stamps responses (epoch seconds), `timer` measures latencies, `sleep` waits
         before retries and between polls: all injectable, so that a test can run a minute of
-        waiting on a scripted clock in no time."""
+        waiting on a scripted clock in no time. `limits` bound every body read (by default from
+        the endpoint's timeout and stream limit, and the caps in core/bounded.py)."""
         self.endpoint = endpoint
         self._clock, self._timer, self._sleep = clock, timer, sleep
         self.model = model
@@ -83,6 +87,8 @@ class QuotaClient:
         self._rng = rng or random.Random()
         self._trace: ContextVar[_Trace | None] = ContextVar("ratelimit_trace", default=None)
         self._completion_models: set[str] = set()  # models that want max_completion_tokens
+        self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
+                                        total_s=endpoint.stream_limit_s)
         http = openai.DefaultAsyncHttpxClient(
             event_hooks={"request": [self._on_request], "response": [self._on_response]})
         self._sdk = openai.AsyncOpenAI(
@@ -107,6 +113,9 @@ class QuotaClient:
         received = self._clock()
         trace = self._trace.get()
         ttfb = self._timer() - trace.sent if trace and trace.sent is not None else 0.0
+        if trace is not None and trace.deadline is not None:
+            trace.deadline.reschedule(None)  # the head is here: the body's limits take over
+        bound(response, self._limits)
         pairs = response.headers.multi_items()  # decoded once: Headers.get() decodes each time
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
         request_id = find_request_id(pairs)
@@ -219,11 +228,14 @@ class QuotaClient:
     async def _complete(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
                         trace: _Trace) -> Usage | None:
         try:
-            raw = await self._sdk.chat.completions.with_raw_response.create(
-                model=model, messages=messages, **self._token_args(model, max_tokens))
+            async with self._head_deadline(trace):
+                raw = await self._sdk.chat.completions.with_raw_response.create(
+                    model=model, messages=messages, **self._token_args(model, max_tokens))
             completion = raw.parse()
         except openai.APIError as exc:
             raise self._failed(exc, model, trace) from None
+        except TimeoutError:
+            raise self._decide(Attempt(Failure.TIMEOUT, trace.attempt), model) from None
         if completion.choices:
             trace.parts.append(completion.choices[0].message.content or "")
         return _usage(completion.usage)
@@ -232,10 +244,11 @@ class QuotaClient:
                       trace: _Trace, on_text: TextSink | None) -> Usage | None:
         usage = None
         try:
-            async with self._sdk.chat.completions.with_streaming_response.create(
-                    model=model, messages=messages, stream=True,
-                    stream_options={"include_usage": True},
-                    **self._token_args(model, max_tokens)) as response:
+            async with self._head_deadline(trace), \
+                    self._sdk.chat.completions.with_streaming_response.create(
+                        model=model, messages=messages, stream=True,
+                        stream_options={"include_usage": True},
+                        **self._token_args(model, max_tokens)) as response:
                 async for chunk in await response.parse():
                     usage = _usage(chunk.usage) or usage
                     for choice in chunk.choices:
@@ -248,23 +261,27 @@ class QuotaClient:
                                 await shown
         except openai.APIError as exc:
             raise self._failed(exc, model, trace) from None
+        except TimeoutError:
+            raise self._decide(Attempt(Failure.TIMEOUT, trace.attempt), model) from None
         except httpx2.TransportError as exc:  # mid-stream: the head arrived, the body broke
-            stalled = isinstance(exc, httpx2.TimeoutException)
-            raise self._decide(Attempt(Failure.STALLED if stalled else Failure.CUT,
-                                       trace.attempt, trace.status,
-                                       partial=bool(trace.parts)), model) from None
+            raise self._decide(_broken_body(exc, trace), model) from None
         return usage
+
+    def _head_deadline(self, trace: _Trace) -> asyncio.Timeout:
+        """`timeout` for the response head, however slowly it trickles; once it is here the
+        body's own limits take over (see _on_response)."""
+        trace.deadline = asyncio.timeout(self.endpoint.timeout_s)
+        return trace.deadline
 
     # --- failures: gather the facts, let attempts.classify decide ----------------------------
 
     def _failed(self, exc: openai.APIError, model: str, trace: _Trace) -> _Failed:
         number = trace.attempt
+        if isinstance(exc, openai.APIConnectionError) and trace.status is not None:
+            return self._decide(_broken_body(exc, trace), model)  # the head came, the body not
         if isinstance(exc, openai.APITimeoutError):
             return self._decide(Attempt(Failure.TIMEOUT, number), model)
         if isinstance(exc, openai.APIConnectionError):
-            if trace.status is not None:
-                return self._decide(Attempt(Failure.CUT, number, trace.status,
-                                            partial=bool(trace.parts)), model)
             reason = self._scrub(_connection_reason(exc.__cause__))
             return self._decide(Attempt(Failure.CONNECTION, number, reason=reason), model)
         if not isinstance(exc, openai.APIStatusError):
@@ -294,6 +311,25 @@ class QuotaClient:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self.endpoint.api_key)
+
+
+def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
+    """The head came, then its body did not: it stopped, ran over a limit, or the connection
+    dropped. What arrived of the answer is kept."""
+    chain = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    partial = bool(trace.parts)
+    for error in chain:
+        if isinstance(error, BodyTooLarge):
+            return Attempt(Failure.TOO_BIG, trace.attempt, trace.status, partial=partial,
+                           reason=str(error))
+        if isinstance(error, httpx2.TimeoutException):
+            return Attempt(Failure.STALLED, trace.attempt, trace.status, partial=partial,
+                           reason=str(error) if isinstance(error, BodyStalled) else "")
+    return Attempt(Failure.CUT, trace.attempt, trace.status, partial=partial)
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -21,6 +21,7 @@ class Endpoint:
     timeout_s: float = 60.0
     max_retries: int = 3  # this client's retries; the SDK's are off
     retry_cap_s: float = 60.0  # a 429 that asks for a longer wait is reported, not waited
+    stream_limit_s: float = 600.0  # a whole streamed answer (timeout bounds each silence)
 
     @property
     def host(self) -> str:

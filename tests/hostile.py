@@ -1,0 +1,105 @@
+"""A deliberately hostile HTTP server on loopback: heads and bodies that trickle, bodies and
+event streams that never end, a line with no newline, silence after a good start. Each
+behaviour runs until the client hangs up, so a client without bounds would never return."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+import time
+
+CHUNK = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": "word "}}]})
+EVENT = f"data: {CHUNK}\n\n".encode()
+HEAD_OK = (b"HTTP/1.1 200 OK\r\nx-ratelimit-limit-requests: 60\r\n"
+           b"x-ratelimit-remaining-requests: 59\r\n")
+
+
+def _events_head() -> bytes:
+    return HEAD_OK + b"content-type: text/event-stream\r\nconnection: close\r\n\r\n"
+
+
+def _json_head() -> bytes:
+    return HEAD_OK + b"content-type: application/json\r\nconnection: close\r\n\r\n"
+
+
+def trickle_head(send):
+    send(b"HTTP/1.1 200 OK\r\n")
+    while True:
+        send(b"x")  # one header name, a byte at a time, forever
+        time.sleep(0.02)
+
+
+def trickle_body(send):
+    send(_json_head() + b'{"id": "c", "choices": [')
+    while True:
+        send(b" ")
+        time.sleep(0.02)
+
+
+def endless_body(send):
+    send(_json_head() + b'{"id": "')
+    block = b"a" * 65536
+    while True:
+        send(block)
+
+
+def endless_stream(send):
+    send(_events_head())
+    block = EVENT * 200
+    while True:
+        send(block)
+
+
+def endless_line(send):
+    send(_events_head() + EVENT + b"data: ")
+    block = b"a" * 65536
+    while True:
+        send(block)
+
+
+def stalled_stream(send):
+    send(_events_head() + EVENT * 3)
+    while True:
+        time.sleep(0.05)
+        send(b"")  # nothing, but a closed client ends this loop
+
+
+BEHAVIOURS = {f.__name__: f for f in (trickle_head, trickle_body, endless_body, endless_stream,
+                                      endless_line, stalled_stream)}
+
+
+class HostileServer:
+    def __init__(self, behaviour: str) -> None:
+        act = BEHAVIOURS[behaviour]
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                connection = self.request
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    piece = connection.recv(65536)
+                    if not piece:
+                        return
+                    data += piece
+                try:
+                    act(connection.sendall)
+                except OSError:  # the client hung up: exactly what a bounded client does
+                    return
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()

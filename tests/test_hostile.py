@@ -1,0 +1,94 @@
+"""Against a hostile server every call ends, within its limits, with a clear outcome and what
+arrived of the answer kept (tests/hostile.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+from hostile import HostileServer
+
+from ratelimit_tui.core.bounded import MIB, Limits
+from ratelimit_tui.core.client import QuotaClient
+from ratelimit_tui.core.endpoint import Endpoint
+from ratelimit_tui.core.events import Outcome
+from ratelimit_tui.core.secret import Secret
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+NEVER = 60.0  # a test still running then has found a call with no bound
+
+
+async def call(behaviour: str, stream: bool, caps: dict | None = None, **endpoint):
+    """One call; the default caps (16 MiB, a 1 MiB line) unless `caps` makes them smaller."""
+    options = {"timeout_s": 0.25, "max_retries": 0, "stream_limit_s": 3.0, **endpoint}
+    limits = None
+    if caps:
+        limits = Limits(idle_s=options["timeout_s"], body_s=options["timeout_s"],
+                        total_s=options["stream_limit_s"], **caps)
+    with HostileServer(behaviour) as server:
+        client = QuotaClient(Endpoint(server.base_url, Secret("sk-test"), **options), "m",
+                             limits=limits)
+        try:
+            return await asyncio.wait_for(client.chat(MESSAGES, stream=stream), NEVER)
+        finally:
+            await client.aclose()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_head_that_trickles_meets_its_deadline(stream):
+    record = await call("trickle_head", stream)
+    assert record.outcome == Outcome.TIMEOUT and "no response head within 0.25 s" in record.error
+
+
+async def test_a_body_that_trickles_meets_its_deadline():
+    record = await call("trickle_body", False)
+    assert record.outcome == Outcome.CUT and record.status == 200
+    assert "took longer than 0.25 s in all" in record.error
+
+
+async def test_a_body_that_never_ends_stops_at_its_cap():
+    record = await call("endless_body", False, timeout_s=30.0)
+    assert record.outcome == Outcome.CUT and "passed 16 MiB: reading stopped" in record.error
+
+
+async def test_a_stream_that_never_ends_stops_at_its_cap_and_keeps_the_answer():
+    record = await call("endless_stream", True, caps={"max_bytes": MIB},  # parsing 16 MiB of
+                        timeout_s=30.0, stream_limit_s=30.0)  # events takes seconds
+    assert record.outcome == Outcome.CUT and "passed 1 MiB" in record.error
+    assert record.text.startswith("word word") and "partial answer is kept" in record.error
+    assert len(record.text) < MIB
+
+
+async def test_a_line_with_no_end_stops_at_the_line_cap():
+    record = await call("endless_line", True, timeout_s=30.0)
+    assert record.outcome == Outcome.CUT
+    assert "one line of the event stream passed 1 MiB" in record.error
+    assert record.text == "word "  # the event before it is kept
+
+
+async def test_a_stream_that_goes_silent_ends_and_keeps_what_came():
+    record = await call("stalled_stream", True)
+    assert record.outcome == Outcome.CUT and record.text == "word " * 3
+    assert "stopped sending for 0.25 s" in record.error
+
+
+async def test_a_stream_with_no_end_in_time_meets_the_stream_limit():
+    record = await call("endless_stream", True, timeout_s=30.0, stream_limit_s=0.3)
+    assert record.outcome == Outcome.CUT and "longer than 0.3 s in all" in record.error
+
+
+def test_probe_against_a_body_that_never_ends_stays_small(tmp_path):
+    """Peak memory of a real `probe` process, measured, not assumed."""
+    with HostileServer("endless_body") as server:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        result = subprocess.run(
+            [sys.executable, "-m", "ratelimit_tui", "probe", "--base-url", server.base_url],
+            capture_output=True, text=True, timeout=NEVER,
+            env={**os.environ, "OPENAI_API_KEY": "sk-test"})
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert result.returncode == 1 and "passed 16 MiB" in result.stderr
+    assert peak_mb < 250 or before / 1024 >= 250, f"probe peaked at {peak_mb:.0f} MB"
