@@ -66,8 +66,33 @@ def stalled_stream(send):
         send(b"")  # nothing, but a closed client ends this loop
 
 
+ANSWER = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "finish_reason": "length",
+                                  "message": {"role": "assistant", "content": "ok"}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                               "total_tokens": 2}}).encode()
+
+
+def _answer_with(headers: bytes) -> bytes:
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            + headers + b"content-length: " + str(len(ANSWER)).encode() + b"\r\n\r\n"
+            + ANSWER)
+
+
+def many_buckets(send):
+    """1,500 limits, one of them nearly spent: a real answer otherwise."""
+    send(_answer_with(b"".join(
+        b"x-ratelimit-limit-b%d: 100\r\nx-ratelimit-remaining-b%d: %d\r\n"
+        % (i, i, 3 if i == 377 else 90) for i in range(1500))))
+
+
+def many_headers(send):
+    send(_answer_with(b"x-ratelimit-limit-requests: 60\r\nx-ratelimit-remaining-requests: 59\r\n"
+                      + b"".join(b"x-h%d: v\r\n" % i for i in range(6000))))
+
+
 BEHAVIOURS = {f.__name__: f for f in (trickle_head, trickle_body, endless_body, endless_stream,
-                                      endless_line, stalled_stream)}
+                                      endless_line, stalled_stream, many_buckets, many_headers)}
 
 
 class HostileServer:

@@ -17,6 +17,7 @@ from typing import Any
 from ratelimit_tui.core.format import MONTH, WINDOWS
 from ratelimit_tui.core.model import (
     DAY,
+    MAX_BUCKETS,
     MINUTE,
     Bucket,
     RateLimitSnapshot,
@@ -45,6 +46,8 @@ _METRIC = re.compile(r"[a-z][a-z0-9_]*")
 _OPENAI = re.compile(r"x-ratelimit-(limit|remaining|reset|renewalperiod)-(.+)")
 _ANTHROPIC = re.compile(r"anthropic-(ratelimit|priority)-(.+)-(limit|remaining|reset)")
 _MISTRAL_2024 = re.compile(r"(x-)?ratelimitbysize-(limit|remaining|reset)(?:-(minute|month))?")
+MAX_HEADERS = 1000  # header fields read from one head; a real one has fewer than 100
+MAX_FIELD_CHARS = 8192  # a field repeated in one head is joined up to this length
 _UPSTREAM_PREFIX = "llm_provider-"  # LiteLLM re-emits every upstream header with this prefix
 _METRIC_ALIASES = {"req": "requests", "request": "requests", "token": "tokens"}
 
@@ -69,7 +72,9 @@ def header_items(headers: HeaderInput) -> dict[str, str]:
     else:
         pairs = headers
     out: dict[str, str] = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs):
+        if number == MAX_HEADERS:
+            break  # what one head may cost: the rest is not read
         try:
             name, value = pair
         except (TypeError, ValueError):
@@ -77,7 +82,11 @@ def header_items(headers: HeaderInput) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(value, str):
             continue
         lowered = name.strip().lower()
-        out[lowered] = f"{out[lowered]}, {value}" if lowered in out else value
+        if lowered in out:
+            if len(out[lowered]) < MAX_FIELD_CHARS:  # a repeated field is not grown forever
+                out[lowered] = f"{out[lowered]}, {value}"
+        else:
+            out[lowered] = value
     return out
 
 
@@ -92,8 +101,9 @@ def parse_rate_limit_headers(
     if received_at is None:
         received_at = time.time()
     raw = header_items(headers)
+    unread = _count(headers) - MAX_HEADERS
     items = with_upstream(raw)
-    buckets, dialect = _buckets(items, received_at)
+    buckets, dialect, described = _buckets(items, received_at)
     if _is_litellm(raw):
         dialect = "litellm"  # on its own 429s as on relayed 200s: one label per endpoint
     return RateLimitSnapshot(
@@ -104,8 +114,17 @@ def parse_rate_limit_headers(
         longest_retry_after_s=_longest_retry_after(raw, received_at),
         should_retry=parse_bool(items.get("x-should-retry")),
         dialect=dialect,
-        extras=_extras(items),
+        extras=_extras(items) | ({"more_buckets": described - len(buckets)}
+                                 if described > len(buckets) else {})
+        | ({"unread_headers": unread} if unread > 0 else {}),
     )
+
+
+def _count(headers: HeaderInput) -> int:
+    try:
+        return len(headers)  # type: ignore[arg-type]
+    except TypeError:  # an iterator: only what was read is known
+        return 0
 
 
 _RETRY_AFTER = ("retry-after-ms", "x-ms-retry-after-ms", "retry-after")
@@ -292,13 +311,26 @@ def _provider_window(dialect: str | None, key: Key) -> float | None:
     return None
 
 
-def _buckets(items: dict[str, str], received_at: float) -> tuple[list[Bucket], str | None]:
+def _buckets(items: dict[str, str],
+             received_at: float) -> tuple[list[Bucket], str | None, int]:
+    """(the buckets kept, the dialect, how many buckets the head described)."""
     fields, families = _collect(items)
     dialect = _dialect(items, families, fields)
-    buckets = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
-    buckets += _ietf_buckets(items, received_at)
+    described = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
+    described += _ietf_buckets(items, received_at)
+    buckets = keep_the_binding(described, MAX_BUCKETS)
     buckets.sort(key=display_order)
-    return buckets, dialect
+    return buckets, dialect, len(described)
+
+
+def keep_the_binding(buckets: list[Bucket], most: int) -> list[Bucket]:
+    """At most `most` buckets: the ones with the least left first (those bind), then the
+    others in display order. A server may describe thousands; nobody can read them."""
+    if len(buckets) <= most:
+        return buckets
+    by_need = sorted(buckets, key=lambda b: (b.fraction is None, b.fraction or 0.0,
+                                             display_order(b)))
+    return by_need[:most]
 
 
 def _bucket(key: Key, raw: _Fields, received_at: float, dialect: str | None) -> Bucket:

@@ -16,6 +16,8 @@ DAY = 86400.0
 REQUEST_METRICS = frozenset({"requests"})
 TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens", "tokens_usage_based"})
 _WINDOW_NAMES = {seconds: name for seconds, name, _ in WINDOWS}
+MAX_BUCKETS = 24  # buckets kept from one head, and in the merged picture; real providers
+# report fewer than 10, a hostile server thousands
 THROTTLED_STATUS = 429  # the one status that means "over your rate limit"
 
 

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ratelimit_tui.core.model import (
+    MAX_BUCKETS,
     REQUEST_METRICS,
     TOKEN_METRICS,
     Bucket,
@@ -157,6 +158,9 @@ class QuotaState:
                 bucket = replace(bucket, window_s=previous.bucket.window_s,
                                  window_source=previous.bucket.window_source)
             states[bucket.id] = BucketState(bucket, snapshot.received_at)
+        if len(states) > MAX_BUCKETS:  # ids that came and went: the newest news stays
+            newest = sorted(states.values(), key=lambda s: (not s.stale, s.observed_at))
+            states = {s.bucket.id: s for s in newest[-MAX_BUCKETS:]}
         return QuotaState(states, snapshot)
 
     def buckets(self) -> list[BucketState]:

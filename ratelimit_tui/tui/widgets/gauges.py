@@ -12,7 +12,14 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ratelimit_tui.core.format import compact_duration, count, countdown_text, window_unit
+from ratelimit_tui.core.format import (
+    compact_duration,
+    count,
+    countdown_text,
+    plural,
+    window_unit,
+)
+from ratelimit_tui.core.headers import MAX_HEADERS
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
 
@@ -149,11 +156,21 @@ class QuotaPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="quota-note")
         yield Static("Waiting for the first response's rate-limit headers...", id="quota-empty")
+        yield Static(id="quota-more")
 
     def show(self, state: QuotaState, now: float, headerless: bool = False) -> None:
         self.state = state
         states = state.buckets()
         self._note(state, now)
+        more = self.query_one("#quota-more", Static)
+        extras = state.last.extras if state.last is not None else {}
+        hidden, unread = extras.get("more_buckets", 0), extras.get("unread_headers", 0)
+        more.display = bool(hidden or unread)
+        parts = [f"… and {plural(hidden, 'more limit')} this endpoint reported (the ones with "
+                 "the least left are shown)"] if hidden else []
+        if unread:
+            parts.append(f"{plural(unread, 'header')} past the first {MAX_HEADERS:,} not read")
+        more.update("; ".join(parts))
         empty = self.query_one("#quota-empty", Static)
         empty.display = not states
         if headerless and not states:

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import RichLog, Static
 
 from ratelimit_tui.core.events import ResponseObserved
-from ratelimit_tui.core.format import compact_duration, countdown_text
+from ratelimit_tui.core.format import compact_duration, countdown_text, plural
 from ratelimit_tui.core.secret import Secret, redact_headers
 from ratelimit_tui.core.status import Connection
 
@@ -59,9 +59,12 @@ class EventLog(RichLog):
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
 
+MAX_SHOWN = 200  # header rows drawn: a hostile head may have thousands, no one reads them
+
+
 class LastResponse(VerticalScroll):
-    """Status, timings, request id, and every header of the last response, the sensitive ones
-    redacted."""
+    """Status, timings, request id, and the headers of the last response (the rate-limit ones
+    first, at most MAX_SHOWN), the sensitive ones redacted."""
 
     def __init__(self, secret: Secret | None = None) -> None:
         super().__init__(id="last-response")
@@ -84,11 +87,13 @@ class LastResponse(VerticalScroll):
         table = Table(show_header=False, box=None, pad_edge=False, expand=True)
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
-        pairs = redact_headers(observed.headers, self.secret)
-        pairs.sort(key=lambda pair: not _about_limits(pair[0]))  # the rate-limit ones first
-        for name, value in pairs:
-            table.add_row(Text(name), Text(value))  # values are data, never markup
-        self.body.update(_stack(summary, Text(), table))
+        pairs = sorted(observed.headers, key=lambda pair: not _about_limits(pair[0]))
+        shown = redact_headers(pairs[:MAX_SHOWN], self.secret)  # the rate-limit ones first
+        for name, value in shown:
+            table.add_row(Text(name[:200]), Text(value[:2000]))  # data, never markup
+        more = len(pairs) - len(shown)
+        tail = Text(f"… and {plural(more, 'more header')}", style="dim") if more else Text()
+        self.body.update(_stack(summary, Text(), table, tail))
 
 
 def _about_limits(name: str) -> bool:
