@@ -86,13 +86,18 @@ def many_buckets(send):
         % (i, i, 3 if i == 377 else 90) for i in range(1500))))
 
 
+def huge_head(send):
+    send(b"HTTP/1.1 200 OK\r\n" + b"x-padding: " + b"p" * 200_000 + b"\r\n\r\n")
+
+
 def many_headers(send):
     send(_answer_with(b"x-ratelimit-limit-requests: 60\r\nx-ratelimit-remaining-requests: 59\r\n"
                       + b"".join(b"x-h%d: v\r\n" % i for i in range(6000))))
 
 
 BEHAVIOURS = {f.__name__: f for f in (trickle_head, trickle_body, endless_body, endless_stream,
-                                      endless_line, stalled_stream, many_buckets, many_headers)}
+                                      endless_line, stalled_stream, many_buckets, many_headers,
+                                      huge_head)}
 
 
 class HostileServer:

@@ -71,3 +71,14 @@ def test_locate_says_when_there_is_no_config_file_yet(tmp_path):
     assert "not created yet" in out
     (tmp_path / "config.toml").write_text('model = "gpt-4o-mini"\n')
     assert "not created yet" not in cli("locate").stdout
+
+
+def test_probe_json_tells_out_of_quota_from_a_rate_limit(run_sim):
+    sim = run_sim(faults={"quota": 1.0})
+    result = cli("probe", "--base-url", sim.base_url, "--json", env={"OPENAI_API_KEY": "sk-t"})
+    assert result.returncode == 0, result.stderr
+    call = json.loads(result.stdout)["call"]
+    assert call["status"] == 429 and call["outcome"] == "insufficient_quota"
+    assert "out of quota" in call["error"]
+    fine = json.loads(cli("--demo", "probe", "--json").stdout)["call"]
+    assert (fine["outcome"], fine["error"]) == ("ok", None)

@@ -142,3 +142,9 @@ async def test_the_headers_panel_draws_a_bounded_first_part():
             names = [cell.plain for cell in table.columns[0]._cells]
             assert names[:2] == ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests"]
             assert "more headers" in tail.plain
+
+
+async def test_a_head_over_the_client_s_limit_is_named_not_called_unreachable():
+    record = await call("huge_head", False, max_retries=2)
+    assert record.outcome == Outcome.ERROR and record.attempts == 1
+    assert "response head over the 100 KiB" in record.error and "cannot reach" not in record.error

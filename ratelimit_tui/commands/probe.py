@@ -18,6 +18,8 @@ REPORTED = ("ok", "rate_limited", "insufficient_quota", "too_large")
 
 def call_json(record: CallRecord) -> dict:
     return {
+        "outcome": record.outcome,  # ok, rate_limited, insufficient_quota, too_large
+        "error": record.error,  # what the outcome means, in words; null when ok
         "status": record.status,
         "latency_ms": round(record.latency_s * 1000, 2),
         "ttfb_ms": None if record.ttfb_s is None else round(record.ttfb_s * 1000, 2),

@@ -28,6 +28,7 @@ class Failure(StrEnum):
     CUT = "cut"  # the head came, then the connection dropped
     STALLED = "stalled"  # the head came, then no data within the timeout
     TOO_BIG = "too_big"  # the head came, then more body than the cap
+    HEAD_TOO_BIG = "head_too_big"  # the head itself was over the HTTP client's limit
     REFUSED = "refused"  # the SDK would not send the request
 
 
@@ -91,6 +92,9 @@ def _judge(attempt: Attempt, policy: Policy, now: float,
     if failure is Failure.TIMEOUT:
         return (Outcome.TIMEOUT, f"no response head within {policy.timeout_s:g} s", retry,
                 False)
+    if failure is Failure.HEAD_TOO_BIG:
+        return (Outcome.ERROR, f"{policy.host} answered with a response head over the "
+                "100 KiB the HTTP client reads: not read", None, False)
     if failure is Failure.CONNECTION:
         return Outcome.CONNECTION, f"cannot reach {policy.host}: {attempt.reason}", retry, False
     if failure in (Failure.CUT, Failure.STALLED, Failure.TOO_BIG):

@@ -282,6 +282,8 @@ class QuotaClient:
         if isinstance(exc, openai.APITimeoutError):
             return self._decide(Attempt(Failure.TIMEOUT, number), model)
         if isinstance(exc, openai.APIConnectionError):
+            if _head_too_large(exc):
+                return self._decide(Attempt(Failure.HEAD_TOO_BIG, number), model)
             reason = self._scrub(_connection_reason(exc.__cause__))
             return self._decide(Attempt(Failure.CONNECTION, number, reason=reason), model)
         if not isinstance(exc, openai.APIStatusError):
@@ -330,6 +332,19 @@ def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
             return Attempt(Failure.STALLED, trace.attempt, trace.status, partial=partial,
                            reason=str(error) if isinstance(error, BodyStalled) else "")
     return Attempt(Failure.CUT, trace.attempt, trace.status, partial=partial)
+
+
+def _head_too_large(exc: BaseException) -> bool:
+    """The server answered, with a head over the HTTP client's limit (h11's 'Receive buffer
+    too long'): not a connection problem, and a retry would get the same."""
+    cause: BaseException | None = exc
+    for _ in range(10):
+        if cause is None:
+            return False
+        if isinstance(cause, httpx2.RemoteProtocolError) and "too long" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _usage(usage: Any) -> Usage | None:
