@@ -251,7 +251,8 @@ def test_probe_command_json(run_sim):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {"status", "received_at", "retry_after_s", "buckets", "call"}
-    assert set(out["call"]) == {"status", "latency_ms", "ttfb_ms", "usage", "request_id"}
+    assert set(out["call"]) == {"outcome", "error", "status", "latency_ms", "ttfb_ms", "usage",
+                                "request_id"}
     assert out["call"]["usage"]["completion_tokens"] == 1
     assert out["buckets"][0]["remaining"] == 59
 
