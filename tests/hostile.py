@@ -90,6 +90,19 @@ def huge_head(send):
     send(b"HTTP/1.1 200 OK\r\n" + b"x-padding: " + b"p" * 200_000 + b"\r\n\r\n")
 
 
+SEEN_AUTHORIZATION: list[str] = []  # what echo_auth was sent, for the test to look at
+
+
+def echo_auth(send, request: bytes = b""):
+    """A server that quotes the Authorization header back, as some gateways do."""
+    auth = next((line.split(b":", 1)[1].strip().decode() for line in request.split(b"\r\n")
+                 if line.lower().startswith(b"authorization:")), "")
+    SEEN_AUTHORIZATION.append(auth)
+    body = json.dumps({"error": {"message": f"rejected credentials: {auth}"}}).encode()
+    send(b"HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nconnection: close"
+         b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
 def many_headers(send):
     send(_answer_with(b"x-ratelimit-limit-requests: 60\r\nx-ratelimit-remaining-requests: 59\r\n"
                       + b"".join(b"x-h%d: v\r\n" % i for i in range(6000))))
@@ -97,7 +110,7 @@ def many_headers(send):
 
 BEHAVIOURS = {f.__name__: f for f in (trickle_head, trickle_body, endless_body, endless_stream,
                                       endless_line, stalled_stream, many_buckets, many_headers,
-                                      huge_head)}
+                                      huge_head, echo_auth)}
 
 
 class HostileServer:
@@ -114,7 +127,10 @@ class HostileServer:
                         return
                     data += piece
                 try:
-                    act(connection.sendall)
+                    if act is echo_auth:
+                        act(connection.sendall, data)
+                    else:
+                        act(connection.sendall)
                 except OSError:  # the client hung up: exactly what a bounded client does
                     return
 

@@ -148,3 +148,26 @@ async def test_a_head_over_the_client_s_limit_is_named_not_called_unreachable():
     record = await call("huge_head", False, max_retries=2)
     assert record.outcome == Outcome.ERROR and record.attempts == 1
     assert "response head over the 100 KiB" in record.error and "cannot reach" not in record.error
+
+
+async def test_url_credentials_never_replace_the_key_nor_show_anywhere():
+    import base64
+
+    from hostile import SEEN_AUTHORIZATION
+
+    from ratelimit_tui.core.secret import redact_headers
+
+    key, password = "sk-test-ABCDEF0123456789", "S3cret%2FPW"
+    basic = base64.b64encode(b"alice:S3cret/PW").decode()  # as an HTTP client would send it
+    with HostileServer("echo_auth") as server:
+        url = server.base_url.replace("http://", f"http://alice:{password}@")
+        endpoint = Endpoint(url, Secret(key), max_retries=0)
+        client = QuotaClient(endpoint, "m")
+        record = await asyncio.wait_for(client.chat(MESSAGES, stream=False), NEVER)
+        await client.aclose()
+    assert SEEN_AUTHORIZATION[-1] == f"Bearer {key}"  # the key, not Basic alice:password
+    assert endpoint.credentials_removed and "alice" not in (endpoint.sdk_url or "")
+    echoed = [("x-echo", f"Bearer {key} Basic {basic} {password} S3cret/PW")]
+    for text in (record.error, repr(endpoint), str(redact_headers(echoed, *endpoint.secrets))):
+        for secret in (key, password, basic, "S3cret/PW"):
+            assert secret not in text, text

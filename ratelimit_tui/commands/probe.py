@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from ratelimit_tui.commands.report import snapshot_table
 from ratelimit_tui.config import Settings, endpoint_of, history_endpoint
+from ratelimit_tui.core.endpoint import CREDENTIALS_NOTE
 from ratelimit_tui.core.events import CallRecord
 from ratelimit_tui.core.format import count
 
@@ -31,7 +32,10 @@ def call_json(record: CallRecord) -> dict:
 async def _probe(settings: Settings, base_url: str | None) -> CallRecord:
     from ratelimit_tui.core.client import QuotaClient
 
-    client = QuotaClient(endpoint_of(settings, base_url), settings.model, settings.probe_model)
+    endpoint = endpoint_of(settings, base_url)
+    if endpoint.credentials_removed:
+        print(f"ratelimit-tui probe: {CREDENTIALS_NOTE}", file=sys.stderr)
+    client = QuotaClient(endpoint, settings.model, settings.probe_model)
     try:
         return await client.probe()
     finally:

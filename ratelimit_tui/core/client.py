@@ -92,7 +92,7 @@ class QuotaClient:
         http = openai.DefaultAsyncHttpxClient(
             event_hooks={"request": [self._on_request], "response": [self._on_response]})
         self._sdk = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key.get(),
+            base_url=endpoint.sdk_url, api_key=endpoint.api_key.get(),
             organization=endpoint.organization, project=endpoint.project,
             max_retries=0, timeout=endpoint.timeout_s, http_client=http)
 
@@ -312,7 +312,7 @@ class QuotaClient:
         return _Failed(classify(attempt, policy, self._clock(), self._rng.random()))
 
     def _scrub(self, text: str) -> str:
-        return scrub(text, self.endpoint.api_key)
+        return scrub(text, *self.endpoint.secrets)
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:

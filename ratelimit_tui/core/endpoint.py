@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ratelimit_tui.core.secret import Secret
 
 OPENAI_URL = "https://api.openai.com/v1"
+CREDENTIALS_NOTE = ("the user:password in the base URL is not sent (the HTTP client would send "
+                    "it in place of the API key, which goes as a Bearer token)")
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,40 @@ class Endpoint:
     stream_limit_s: float = 600.0  # a whole streamed answer (timeout bounds each silence)
 
     @property
+    def sdk_url(self) -> str | None:
+        """The base URL as requests use it: without user:password@, which the HTTP client
+        would send as Basic auth in place of the API key."""
+        return None if self.base_url is None else without_credentials(self.base_url)
+
+    @property
+    def credentials_removed(self) -> bool:
+        return self.base_url is not None and self.sdk_url != self.base_url
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """Everything to scrub from text: the key, the URL's password, and its Basic form."""
+        parts = urlsplit(self.base_url or "")
+        found = [self.api_key]
+        if parts.password:
+            import base64
+
+            for user, password in {(parts.username or "", parts.password),
+                                   (unquote(parts.username or ""), unquote(parts.password))}:
+                basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+                found += [Secret(password), Secret(basic)]
+        return tuple(found)
+
+    @property
     def host(self) -> str:
         return host_of(self.base_url or OPENAI_URL) or "?"
+
+
+def without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query,
+                       parts.fragment))
 
 
 def host_of(url: str) -> str:

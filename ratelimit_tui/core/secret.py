@@ -43,10 +43,12 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
-def scrub(text: str, secret: Secret | None = None) -> str:
-    """`text` without the key, or anything shaped like a key."""
-    if secret and secret.get():
-        text = text.replace(secret.get(), "[key]")
+def scrub(text: str, *secrets: Secret | None) -> str:
+    """`text` without the secrets (the key, a URL's password, their Basic form), or anything
+    shaped like a key."""
+    for secret in secrets:
+        if secret and secret.get():
+            text = text.replace(secret.get(), "[key]")
     return _KEY_LIKE.sub("[key]", text)
 
 
@@ -65,6 +67,6 @@ def is_sensitive(name: str) -> bool:
 
 
 def redact_headers(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]],
-                   secret: Secret | None = None) -> list[tuple[str, str]]:
-    return [(name, REDACTED if is_sensitive(name) else scrub(value, secret))
+                   *secrets: Secret | None) -> list[tuple[str, str]]:
+    return [(name, REDACTED if is_sensitive(name) else scrub(value, *secrets))
             for name, value in pairs]

@@ -29,6 +29,7 @@ from ratelimit_tui.config import (
     history_endpoint,
     parse_poll,
 )
+from ratelimit_tui.core.endpoint import CREDENTIALS_NOTE
 from ratelimit_tui.core.events import (
     CallKind,
     CallRecord,
@@ -110,7 +111,7 @@ class RateLimitApp(App[None]):
         self.plot = HistoryPlot(self.history, self.clock)
         self.plot.poll_s = self.poll_s
         self.events = EventLog(self.clock)
-        self.last_response = LastResponse(self.settings.api_key)
+        self.last_response = LastResponse(endpoint_of(self.settings).secrets)
         yield self.status
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -214,6 +215,8 @@ class RateLimitApp(App[None]):
                             f"requests/min, {count(config.limits.tpm)} tokens/min)")
         else:
             self.events.add(f"endpoint {self.client.endpoint.host}")
+            if self.client.endpoint.credentials_removed:
+                self.events.add(CREDENTIALS_NOTE, "yellow")
         self.facts = replace(self.facts, ready=True)
         self.refresh_status()
         if self.poll_s:

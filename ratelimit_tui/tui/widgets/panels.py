@@ -66,11 +66,11 @@ class LastResponse(VerticalScroll):
     """Status, timings, request id, and the headers of the last response (the rate-limit ones
     first, at most MAX_SHOWN), the sensitive ones redacted."""
 
-    def __init__(self, secret: Secret | None = None) -> None:
+    def __init__(self, secrets: tuple[Secret, ...] = ()) -> None:
         super().__init__(id="last-response")
         self.border_title = "Last response (F2)"
         self.body = Static("No response yet.")
-        self.secret = secret  # scrubbed from values too, whatever shape the key has
+        self.secrets = secrets  # scrubbed from values too: the key, a URL's password
 
     def compose(self):
         yield self.body
@@ -88,7 +88,7 @@ class LastResponse(VerticalScroll):
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         pairs = sorted(observed.headers, key=lambda pair: not _about_limits(pair[0]))
-        shown = redact_headers(pairs[:MAX_SHOWN], self.secret)  # the rate-limit ones first
+        shown = redact_headers(pairs[:MAX_SHOWN], *self.secrets)  # the rate-limit ones first
         for name, value in shown:
             table.add_row(Text(name[:200]), Text(value[:2000]))  # data, never markup
         more = len(pairs) - len(shown)
