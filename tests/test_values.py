@@ -188,3 +188,15 @@ def test_go_duration_round_trip(runs):
         assert parse_go_duration(text) is None
     else:
         assert math.isclose(parse_go_duration(text), expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_a_value_sent_but_unreadable_is_named_and_sentinels_are_not():
+    at = 1_780_000_000.0
+    snap = parse_rate_limit_headers({
+        "x-ratelimit-limit-tokens": "1e308", "x-ratelimit-remaining-tokens": "5",
+        "x-ratelimit-limit-requests": "-1", "x-ratelimit-remaining-requests": "-1"}, at)
+    assert snap.extras["unreadable"] == ["tokens"]  # Azure's -1 is a sentinel: unknown, fine
+    trio = parse_rate_limit_headers({"x-ratelimit-limit-requests": "0",
+                                     "x-ratelimit-remaining-requests": "0",
+                                     "x-ratelimit-reset-requests": "0"}, at)
+    assert "unreadable" not in trio.extras

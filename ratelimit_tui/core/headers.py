@@ -103,7 +103,7 @@ def parse_rate_limit_headers(
     raw = header_items(headers)
     unread = _count(headers) - MAX_HEADERS
     items = with_upstream(raw)
-    buckets, dialect, described = _buckets(items, received_at)
+    buckets, dialect, described, unreadable = _buckets(items, received_at)
     if _is_litellm(raw):
         dialect = "litellm"  # on its own 429s as on relayed 200s: one label per endpoint
     return RateLimitSnapshot(
@@ -116,7 +116,8 @@ def parse_rate_limit_headers(
         dialect=dialect,
         extras=_extras(items) | ({"more_buckets": described - len(buckets)}
                                  if described > len(buckets) else {})
-        | ({"unread_headers": unread} if unread > 0 else {}),
+        | ({"unread_headers": unread} if unread > 0 else {})
+        | ({"unreadable": unreadable} if unreadable else {}),
     )
 
 
@@ -312,15 +313,31 @@ def _provider_window(dialect: str | None, key: Key) -> float | None:
 
 
 def _buckets(items: dict[str, str],
-             received_at: float) -> tuple[list[Bucket], str | None, int]:
-    """(the buckets kept, the dialect, how many buckets the head described)."""
+             received_at: float) -> tuple[list[Bucket], str | None, int, list[str]]:
+    """(the buckets kept, the dialect, how many buckets the head described, the ids of those
+    with a value that was sent but cannot be read or meant)."""
     fields, families = _collect(items)
     dialect = _dialect(items, families, fields)
     described = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
+    unreadable = sorted({bucket.id for bucket, raw in zip(described, fields.values(),
+                                                          strict=True)
+                         if _unreadable(bucket, raw)})
     described += _ietf_buckets(items, received_at)
     buckets = keep_the_binding(described, MAX_BUCKETS)
     buckets.sort(key=display_order)
-    return buckets, dialect, len(described)
+    return buckets, dialect, len(described), unreadable
+
+
+def _unreadable(bucket: Bucket, raw: _Fields) -> bool:
+    """A value was sent and reads as unknown, and it is not a sentinel (-1, the 0/0/0 trio)."""
+    def lost(text: str | None, value: object) -> bool:
+        return bool(text and text.strip()) and value is None and not text.strip().startswith(
+            "-") and text.strip() != "0"
+
+    if bucket.limit is None and bucket.remaining is None and raw.limit == "0":
+        return False  # the placeholder trio
+    return (lost(raw.limit, bucket.limit) or lost(raw.remaining, bucket.remaining)
+            or (bucket.known and lost(raw.reset, bucket.reset_in_s)))
 
 
 def keep_the_binding(buckets: list[Bucket], most: int) -> list[Bucket]:

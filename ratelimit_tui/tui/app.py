@@ -95,7 +95,7 @@ class RateLimitApp(App[None]):
         self.last_observed: ResponseObserved | None = None
         self.poll_state: tuple | None = None  # (outcome, status) of the failing polls, logged
         self.dialect: str | None = None
-        self.unreadable_logged = False
+        self.unreadable_logged: list[str] | None = None  # the bucket ids last said unreadable
         self._ticker: Timer | None = None
         self._stale_timer: Timer | None = None
         self._plot_timer: Timer | None = None
@@ -265,13 +265,14 @@ class RateLimitApp(App[None]):
                 self.history.add(snap.received_at, bucket.id, bucket.fraction)
         if snap.throttled:
             self.history.add_throttle(snap.received_at)
-        if snap.buckets and not any(b.known for b in snap.buckets):
-            if not self.unreadable_logged:  # once per run of bad headers, not per response
-                self.events.add("rate-limit headers present but unreadable: the "
-                                "gauges keep their last known values", "yellow")
-            self.unreadable_logged = True
-        elif snap.buckets:
-            self.unreadable_logged = False
+        unreadable = snap.extras.get("unreadable")
+        if unreadable and unreadable != self.unreadable_logged:  # once per change, not per
+            self.events.add(  # response
+                f"unreadable rate-limit values for {', '.join(unreadable)} (sent, but not a "
+                "count or a delay any server can mean): the gauges keep their last known values",
+                "yellow")
+        if snap.buckets:
+            self.unreadable_logged = unreadable
         if self.last_response.display:
             self.last_response.show(observed)
         self.schedule_plot()
