@@ -93,6 +93,9 @@ class RateLimitApp(App[None]):
         self.quota = QuotaState()  # as the latest QuotaUpdated carried it
         self.facts = ConnectionFacts(poll_s=self.poll_s)  # what the status line is derived from
         self.last_observed: ResponseObserved | None = None
+        self.last_latency_s: float | None = None  # of the call whose response is last_observed
+        self.headerless = False  # the last response had no rate-limit headers
+        self._redraw_pending = False
         self.poll_state: tuple | None = None  # (outcome, status) of the failing polls, logged
         self.dialect: str | None = None
         self.unreadable_logged: list[str] | None = None  # the bucket ids last said unreadable
@@ -256,10 +259,11 @@ class RateLimitApp(App[None]):
         observed = message.observed
         snap = observed.snapshot
         now = self.clock()
-        self.quota, self.last_observed = observed.quota, observed
+        self.quota, self.last_observed, self.last_latency_s = observed.quota, observed, None
         self.facts = replace(self.facts, last_response_at=now)
         self.dialect = snap.dialect or self.dialect
-        self.quota_panel.show(self.quota, now, headerless=not snap.buckets)
+        self.headerless = not snap.buckets
+        self.schedule_redraw()
         for bucket in snap.buckets:
             if bucket.fraction is not None:
                 self.history.add(snap.received_at, bucket.id, bucket.fraction)
@@ -273,9 +277,21 @@ class RateLimitApp(App[None]):
                 "yellow")
         if snap.buckets:
             self.unreadable_logged = unreadable
-        if self.last_response.display:
-            self.last_response.show(observed)
         self.schedule_plot()
+
+    def schedule_redraw(self) -> None:
+        """Coalesce a burst of news into one redraw of what it changes: 200 responses in a
+        second are one frame's work, not 200 (the keys stay quick)."""
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.call_later(self.redraw_news)
+
+    def redraw_news(self) -> None:
+        self._redraw_pending = False
+        now = self.clock()
+        self.quota_panel.show(self.quota, now, headerless=self.headerless)
+        if self.last_response.display and self.last_observed is not None:
+            self.last_response.show(self.last_observed, self.last_latency_s)
         self.arm_stale_timer()
         self.refresh_status()
         self.wake_ticker()
@@ -311,10 +327,9 @@ class RateLimitApp(App[None]):
         if record.kind == CallKind.CHAT:
             self.facts = replace(self.facts, retry_until=None)
         observed = self.last_observed
-        if observed is not None and self.last_response.display and (
-                observed.request_id == record.request_id):
-            self.last_response.show(observed, record.latency_s)  # the same call's total
-        self.refresh_status()
+        if observed is not None and observed.request_id == record.request_id:
+            self.last_latency_s = record.latency_s  # the same call's total, for F2
+        self.schedule_redraw()
 
     # --- time ---------------------------------------------------------------------------------
 
