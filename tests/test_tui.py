@@ -461,5 +461,5 @@ async def test_wording():
         await send(pilot, "/burst 1")
         await finished(pilot, messages, kind="burst")
         await wait_until(pilot, lambda: "burst of 1:" in log_text(app))
-        assert "1 concurrent minimal call" in log_text(app)
-        assert "1 concurrent minimal calls" not in log_text(app)
+        assert "burst: 1 minimal call at once" in log_text(app)
+        assert "1 minimal calls" not in log_text(app)

@@ -466,11 +466,18 @@ class RateLimitApp(App[None]):
     @work(group="burst")
     async def burst(self, calls: int) -> None:
         log = self.events
-        log.add(f"burst: {plural(calls, 'concurrent minimal call')}")
-        records = await asyncio.gather(*(
-            self.client.probe(model=self.settings.probe_model or self.model,
-                              kind=CallKind.BURST)
-            for _ in range(calls)))
+        from ratelimit_tui.core.client import MAX_CONNECTIONS  # loaded: the client exists
+
+        pace = f", {MAX_CONNECTIONS} at a time" if calls > MAX_CONNECTIONS else " at once"
+        log.add(f"burst: {plural(calls, 'minimal call')}{pace}")
+        gate = asyncio.Semaphore(MAX_CONNECTIONS)  # a call is built only when it can go out
+
+        async def one() -> CallRecord:
+            async with gate:
+                return await self.client.probe(model=self.settings.probe_model or self.model,
+                                               kind=CallKind.BURST)
+
+        records = await asyncio.gather(*(one() for _ in range(calls)))
         outcomes = Counter(r.outcome for r in records)
         parts = [f"{outcomes.pop(Outcome.OK, 0)} ok"]
         if throttled := outcomes.pop(Outcome.RATE_LIMITED, 0):
@@ -563,7 +570,7 @@ class RateLimitApp(App[None]):
                             "response", self.action_toggle_headers)
         yield SystemCommand("Cycle history window", "5 min, 1 h, 24 h",
                             self.action_cycle_window)
-        yield SystemCommand("Burst 20 calls", "20 concurrent minimal calls",
+        yield SystemCommand("Burst 20 calls", "20 minimal calls at once",
                             lambda: self.run_command(Command("burst", "20")))
         yield SystemCommand("Clear transcript", "Clear the chat and its context",
                             lambda: self.run_command(Command("clear", "")))

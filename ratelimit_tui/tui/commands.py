@@ -7,7 +7,7 @@ from dataclasses import dataclass
 HELP = {
     "/model NAME": "switch the model for chat and probes",
     "/poll SECONDS|off": "probe every SECONDS (a minimal call), or stop",
-    "/burst N": "N concurrent minimal calls, to watch the limits drain and the 429s",
+    "/burst N": "N minimal calls, 16 at a time, to watch the limits drain and the 429s",
     "/clear": "clear the transcript and the conversation",
     "/help": "keys and commands",
 }
