@@ -52,6 +52,16 @@ def endless_stream(send):
         send(block)
 
 
+def endless_words(send):
+    """Events each carrying 10,000 characters of answer, without end."""
+    words = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                        "choices": [{"index": 0, "delta": {"content": "word " * 2000}}]})
+    send(_events_head())
+    block = f"data: {words}\n\n".encode() * 10
+    while True:
+        send(block)
+
+
 def endless_line(send):
     send(_events_head() + EVENT + b"data: ")
     block = b"a" * 65536
@@ -109,6 +119,7 @@ def many_headers(send):
 
 
 BEHAVIOURS = {f.__name__: f for f in (trickle_head, trickle_body, endless_body, endless_stream,
+                                      endless_words,
                                       endless_line, stalled_stream, many_buckets, many_headers,
                                       huge_head, echo_auth)}
 

@@ -171,3 +171,12 @@ async def test_url_credentials_never_replace_the_key_nor_show_anywhere():
     for text in (record.error, repr(endpoint), str(redact_headers(echoed, *endpoint.secrets))):
         for secret in (key, password, basic, "S3cret/PW"):
             assert secret not in text, text
+
+
+async def test_an_answer_that_never_ends_stops_at_the_answer_cap():
+    from ratelimit_tui.core.client import MAX_ANSWER_CHARS
+
+    record = await call("endless_words", True, timeout_s=30.0, stream_limit_s=30.0)
+    assert record.outcome == Outcome.CUT and "the answer passed 400,000 characters" in record.error
+    assert MAX_ANSWER_CHARS < len(record.text) <= MAX_ANSWER_CHARS + 10_000
+    assert "partial answer is kept" in record.error

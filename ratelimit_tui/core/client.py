@@ -43,6 +43,7 @@ PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
 # request it places, on the UI's event loop: with 200 open (a /burst 200), typing lagged by
 # a quarter of a second. More calls than this queue for a connection.
 MAX_CONNECTIONS = 16
+MAX_ANSWER_CHARS = 400_000  # about 100k tokens, more than any model writes in one answer
 TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
@@ -60,6 +61,7 @@ class _Trace:
     ttft_s: float | None = None  # streaming: request sent -> first token
     headers: tuple[tuple[str, str], ...] = ()
     deadline: asyncio.Timeout | None = None  # the head's, until it arrives
+    chars: int = 0  # of the answer so far
     parts: list[str] = field(default_factory=list)
 
 
@@ -243,7 +245,10 @@ class QuotaClient:
         except TimeoutError:
             raise self._decide(Attempt(Failure.TIMEOUT, trace.attempt), model) from None
         if completion.choices:
-            trace.parts.append(completion.choices[0].message.content or "")
+            text = completion.choices[0].message.content or ""
+            trace.parts.append(text[:MAX_ANSWER_CHARS])
+            if len(text) > MAX_ANSWER_CHARS:
+                raise self._decide(_answer_too_long(trace), model)
         return _usage(completion.usage)
 
     async def _stream(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
@@ -263,6 +268,9 @@ class QuotaClient:
                             if trace.ttft_s is None and trace.sent is not None:
                                 trace.ttft_s = self._timer() - trace.sent
                             trace.parts.append(delta)
+                            trace.chars += len(delta)
+                            if trace.chars > MAX_ANSWER_CHARS:
+                                raise self._decide(_answer_too_long(trace), model)
                             if on_text and inspect.isawaitable(shown := on_text(delta)):
                                 await shown
         except openai.APIError as exc:
@@ -338,6 +346,12 @@ def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
             return Attempt(Failure.STALLED, trace.attempt, trace.status, partial=partial,
                            reason=str(error) if isinstance(error, BodyStalled) else "")
     return Attempt(Failure.CUT, trace.attempt, trace.status, partial=partial)
+
+
+def _answer_too_long(trace: _Trace) -> Attempt:
+    return Attempt(Failure.TOO_BIG, trace.attempt, trace.status, partial=True,
+                   reason=f"the answer passed {MAX_ANSWER_CHARS:,} characters: reading "
+                   "stopped there")
 
 
 def _head_too_large(exc: BaseException) -> bool:
