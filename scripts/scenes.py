@@ -26,6 +26,7 @@ class ScriptedTime:
         self.hold = hold
         self.waits: list[float] = []  # every sleep asked for, in order
         self._released: asyncio.Event | None = None
+        self._holding = asyncio.Event()  # set while a held sleep waits for release()
 
     def __call__(self) -> float:
         return self.now
@@ -37,6 +38,7 @@ class ScriptedTime:
         self.waits.append(seconds)
         if self.hold:
             self._released = asyncio.Event()
+            self._holding.set()
             await self._released.wait()
         self.now += seconds
         await asyncio.sleep(0)
@@ -44,7 +46,12 @@ class ScriptedTime:
     def waiting(self) -> bool:
         return self._released is not None and not self._released.is_set()
 
+    async def held(self) -> None:
+        """Until a sleep is held (in this event loop): a test waits on this, not on time."""
+        await self._holding.wait()
+
     def release(self) -> None:
+        self._holding.clear()
         if self._released is not None:
             self._released.set()
 

@@ -3,6 +3,7 @@ repeats): real captures of peers (a LiteLLM proxy) and hand-made odd answers, ov
 
 from __future__ import annotations
 
+import socketserver
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +31,27 @@ def recorded(path: str | Path) -> Recorded:
     return Recorded(int(status), reason, headers, body)
 
 
-class ReplayServer:
+class LoopbackServer:
+    """A socketserver on 127.0.0.1 in a thread, as a context manager; the API's base URL."""
+
+    def __init__(self, server: socketserver.BaseServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class ReplayServer(LoopbackServer):
     def __init__(self, *answers: Recorded) -> None:
         self.answers = list(answers)
         self.requests: list[str] = []  # the paths asked for, in order
@@ -53,17 +74,4 @@ class ReplayServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> ReplayServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), Handler))

@@ -172,6 +172,7 @@ async def test_poller_never_overlaps(run_sim, clock):
     sim = run_sim(latency_ms=30.0)
     client = make_client(sim, scripted=clock)  # its waits pass at once: only overlap counts
     in_flight, most, done = 0, 0, 0
+    five = asyncio.Event()
     real_probe = client.probe
 
     async def counting_probe(model=None, kind="probe"):
@@ -183,12 +184,12 @@ async def test_poller_never_overlaps(run_sim, clock):
         finally:
             in_flight -= 1
             done += 1
+            if done == 5:
+                five.set()
 
     client.probe = counting_probe
     task = asyncio.create_task(client.poll_forever(10.0))
-    deadline = time.monotonic() + 20
-    while done < 5 and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(five.wait(), 20)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -203,14 +204,11 @@ async def test_a_poll_never_lands_inside_a_refusal_s_retry_after(run_sim):
     recorder = Recorder()
     client = make_client(sim, recorder, scripted=scripted, retry_cap_s=5.0)
     task = asyncio.create_task(client.poll_forever(10.0))
-    deadline = time.monotonic() + 20
-    while not scripted.waiting() and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(scripted.held(), 20)  # the first poll is done; its wait is held
     refused = await client.chat(MESSAGES, stream=False)  # a 429 asking 60 s: over the cap
     assert refused.outcome == Outcome.RATE_LIMITED
     scripted.release()  # the poll's 10 s pass; 50 s of the chat's refusal are left
-    while scripted.waits == [10.0] and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(scripted.held(), 20)  # and are waited, not polled through
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -4,6 +4,7 @@ arrived of the answer kept (tests/hostile.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import subprocess
@@ -94,15 +95,16 @@ def test_probe_against_a_body_that_never_ends_stays_small(tmp_path):
     assert peak_mb < 250 or before / 1024 >= 250, f"probe peaked at {peak_mb:.0f} MB"
 
 
-async def test_a_head_with_1500_limits_shows_the_binding_few_and_counts_the_rest():
+@contextlib.asynccontextmanager
+async def probed_dashboard(behaviour: str):
+    """The real dashboard on the hostile server, after one F5: (app, pilot, the probe)."""
     from tui_helpers import finished, ready
 
     from ratelimit_tui.config import load_settings
-    from ratelimit_tui.core.model import MAX_BUCKETS
     from ratelimit_tui.tui.app import make_app
 
     messages = []
-    with HostileServer("many_buckets") as server:
+    with HostileServer(behaviour) as server:
         settings = load_settings({"base_url": server.base_url, "history": False},
                                  env={"OPENAI_API_KEY": "sk-test"})
         app = make_app(settings)
@@ -111,37 +113,32 @@ async def test_a_head_with_1500_limits_shows_the_binding_few_and_counts_the_rest
             await pilot.press("f5")
             (record,) = await finished(pilot, messages, kind="probe")
             await pilot.pause()
-            assert record.ok and len(app.quota_panel.gauges) == MAX_BUCKETS
-            assert "b377" in app.quota_panel.gauges  # the nearly spent one binds: it is shown
-            more = str(app.query_one("#quota-more").render())
-            assert "more limits this endpoint reported" in more
-            assert "headers past the first 1,000 not read" in more
+            yield app, pilot, record
+
+
+async def test_a_head_with_1500_limits_shows_the_binding_few_and_counts_the_rest():
+    from ratelimit_tui.core.model import MAX_BUCKETS
+
+    async with probed_dashboard("many_buckets") as (app, _, record):
+        assert record.ok and len(app.quota_panel.gauges) == MAX_BUCKETS
+        assert "b377" in app.quota_panel.gauges  # the nearly spent one binds: it is shown
+        more = str(app.query_one("#quota-more").render())
+        assert "more limits this endpoint reported" in more
+        assert "headers past the first 1,000 not read" in more
 
 
 async def test_the_headers_panel_draws_a_bounded_first_part():
-    from tui_helpers import finished, ready
-
-    from ratelimit_tui.config import load_settings
-    from ratelimit_tui.tui.app import make_app
     from ratelimit_tui.tui.widgets.panels import MAX_SHOWN
 
-    messages = []
-    with HostileServer("many_headers") as server:
-        settings = load_settings({"base_url": server.base_url, "history": False},
-                                 env={"OPENAI_API_KEY": "sk-test"})
-        app = make_app(settings)
-        async with app.run_test(size=(120, 36), message_hook=messages.append) as pilot:
-            await ready(pilot)
-            await pilot.press("f5")
-            await finished(pilot, messages, kind="probe")
-            await pilot.press("f2")
-            await pilot.pause()
-            grid = app.last_response.body.content  # summary, gap, table, what is left out
-            table, tail = grid.columns[0]._cells[2], grid.columns[0]._cells[3]
-            assert table.row_count == MAX_SHOWN
-            names = [cell.plain for cell in table.columns[0]._cells]
-            assert names[:2] == ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests"]
-            assert "more headers" in tail.plain
+    async with probed_dashboard("many_headers") as (app, pilot, _):
+        await pilot.press("f2")
+        await pilot.pause()
+        grid = app.last_response.body.content  # summary, gap, table, what is left out
+        table, tail = grid.columns[0]._cells[2], grid.columns[0]._cells[3]
+        assert table.row_count == MAX_SHOWN
+        names = [cell.plain for cell in table.columns[0]._cells]
+        assert names[:2] == ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests"]
+        assert "more headers" in tail.plain
 
 
 async def test_a_head_over_the_client_s_limit_is_named_not_called_unreachable():

@@ -320,11 +320,15 @@ def test_a_data_error_in_a_batch_costs_only_its_row_and_the_writer_goes_on(tmp_p
 
 
 def test_the_queue_is_bounded_and_says_what_it_dropped(tmp_path, monkeypatch):
-    entered, gate = threading.Event(), threading.Event()
+    entered, gate, caught_up = threading.Event(), threading.Event(), threading.Event()
+    writes = []
 
     def stuck(self, rows):  # a unit seam: a writer stuck inside one write
         entered.set()
         gate.wait(10)
+        writes.append(len(rows))
+        if len(writes) == 2:  # the batch after the stuck one took what was queued
+            caught_up.set()
 
     monkeypatch.setattr(HistoryStore, "_write", stuck)
     problems = []
@@ -336,10 +340,7 @@ def test_the_queue_is_bounded_and_says_what_it_dropped(tmp_path, monkeypatch):
     assert problems == ["history: the writer is 3 calls behind; calls are not saved until it "
                         "catches up"]
     gate.set()
-    deadline = time.monotonic() + 10
-    while store._queue.qsize() and time.monotonic() < deadline:
-        gate.set()
-        time.sleep(0.01)
+    assert caught_up.wait(10) and writes == [1, 3]
     store.add(record(99), "e", "k")
     assert problems[-1] == "history: 7 calls not saved while the writer was behind"
     store.close()

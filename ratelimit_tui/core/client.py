@@ -332,13 +332,8 @@ class QuotaClient:
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
     """The head came, then its body did not: it stopped, ran over a limit, or the connection
     dropped. What arrived of the answer is kept."""
-    chain = []
-    cause: BaseException | None = exc
-    while cause is not None and len(chain) < 10:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
     partial = bool(trace.parts)
-    for error in chain:
+    for error in _causes(exc):
         if isinstance(error, BodyTooLarge):
             return Attempt(Failure.TOO_BIG, trace.attempt, trace.status, partial=partial,
                            reason=str(error))
@@ -357,14 +352,8 @@ def _answer_too_long(trace: _Trace) -> Attempt:
 def _head_too_large(exc: BaseException) -> bool:
     """The server answered, with a head over the HTTP client's limit (h11's 'Receive buffer
     too long'): not a connection problem, and a retry would get the same."""
-    cause: BaseException | None = exc
-    for _ in range(10):
-        if cause is None:
-            return False
-        if isinstance(cause, httpx2.RemoteProtocolError) and "too long" in str(cause):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return any(isinstance(error, httpx2.RemoteProtocolError) and "too long" in str(error)
+               for error in _causes(exc))
 
 
 def _usage(usage: Any) -> Usage | None:
@@ -373,12 +362,18 @@ def _usage(usage: Any) -> Usage | None:
     return Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 
 
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    """An exception and what caused it, outermost first (at most ten deep)."""
+    chain = []
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
 def _connection_reason(cause: BaseException | None) -> str:
     """The root of a connection failure in a few words (async errors wrap it several deep)."""
-    chain = []
-    while cause is not None and len(chain) < 10:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
+    chain = _causes(cause)
     for error in chain:
         if isinstance(error, ConnectionRefusedError):
             return "connection refused"

@@ -154,15 +154,18 @@ class QuotaPanel(VerticalScroll):
         self.gauges: dict[str, BucketGauge] = {}  # by bucket id
 
     def compose(self) -> ComposeResult:
-        yield Static(id="quota-note")
-        yield Static("Waiting for the first response's rate-limit headers...", id="quota-empty")
-        yield Static(id="quota-more")
+        # Kept as attributes: show() runs at every tick and every batch of news.
+        self.note = Static(id="quota-note")
+        self.empty = Static("Waiting for the first response's rate-limit headers...",
+                            id="quota-empty")
+        self.more = Static(id="quota-more")
+        yield from (self.note, self.empty, self.more)
 
     def show(self, state: QuotaState, now: float, headerless: bool = False) -> None:
         self.state = state
         states = state.buckets()
         self._note(state, now)
-        more = self.query_one("#quota-more", Static)
+        more = self.more
         extras = state.last.extras if state.last is not None else {}
         hidden, unread = extras.get("more_buckets", 0), extras.get("unread_headers", 0)
         more.display = bool(hidden or unread)
@@ -171,7 +174,7 @@ class QuotaPanel(VerticalScroll):
         if unread:
             parts.append(f"{plural(unread, 'header')} past the first {MAX_HEADERS:,} not read")
         more.update("; ".join(parts))
-        empty = self.query_one("#quota-empty", Static)
+        empty = self.empty
         empty.display = not states
         if headerless and not states:
             empty.update("This endpoint sent no rate-limit headers: nothing to show yet. "
@@ -195,7 +198,7 @@ class QuotaPanel(VerticalScroll):
     def _note(self, state: QuotaState, now: float) -> None:
         """A 429 that no gauge explains: say so, or the gauges would promise room that the
         server refuses."""
-        note = self.query_one("#quota-note", Static)
+        note = self.note
         note.display = state.refused_unseen()
         if not note.display:
             return
