@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ratelimit_tui.core.endpoint import OPENAI_URL, Endpoint, public_url
 from ratelimit_tui.core.secret import Secret
@@ -20,6 +22,7 @@ from ratelimit_tui.sim.names import MODELS as SIM_MODELS
 
 DEMO_MODEL = "gpt-4o-mini"
 DEMO_POLL_S = 10.0
+DEFAULT_ENDPOINT = "default"  # the top level's settings, with the environment's
 
 
 class ConfigError(ValueError):
@@ -28,6 +31,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    name: str = DEFAULT_ENDPOINT  # the [endpoints.NAME] it came from
+    provider: str | None = None  # the profile that filled in what was not set
     base_url: str | None = field(default=None, repr=False)  # may carry credentials
     api_key: Secret | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -45,6 +50,7 @@ class Settings:
     stream_limit_s: float = 600.0
     retention_days: float = 7.0
     history: bool = True  # keep calls in the SQLite history
+    metrics: tuple[str, int] | None = None  # --metrics: serve /metrics on (host, port)
 
     def key_fingerprint(self) -> str:
         return self.api_key.fingerprint() if self.api_key else "none"
@@ -53,6 +59,7 @@ class Settings:
 # name in the file -> (field, type)
 _FILE_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "base_url": ("base_url", str),
+    "provider": ("provider", str),
     "api_key_env": ("api_key_env", str),
     "organization": ("organization", str),
     "project": ("project", str),
@@ -68,6 +75,13 @@ _FILE_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "retention_days": ("retention_days", (int, float)),
     "history": ("history", bool),
 }
+# Where calls go: a named endpoint says it for itself, it never inherits the top level's.
+_WHERE = ("base_url", "provider", "api_key_env", "organization", "project", "model",
+          "probe_model")
+# What a [endpoints.NAME] section may set: where calls go and how patiently.
+_SECTION_KEYS = frozenset((*_WHERE, "poll", "stream", "timeout", "max_retries", "retry_cap",
+                           "stream_limit"))
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 
 
 # Settings that must be positive numbers (or at least zero), and finite.
@@ -94,9 +108,39 @@ def parse_poll(value: Any, where: str) -> float | None:
     return seconds or None
 
 
-def from_file(path: Path) -> dict[str, Any]:
+def check_url(url: str, where: str) -> str:
+    """An endpoint's base URL, refused with a clear line when no HTTP client could use it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+        raise ConfigError(f"{where}: base_url must be an http:// or https:// URL with a host, "
+                          f"not {public_url(url)!r}")
+    return url
+
+
+def _port_ok(parts) -> bool:
+    try:
+        _ = parts.port
+    except ValueError:  # not a number, or out of range
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config file, checked: the top level (the default endpoint and everything global)
+    and one table of settings per named endpoint."""
+
+    path: Path
+    top: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def endpoint_names(self) -> list[str]:
+        return list(self.sections)
+
+
+def read_config(path: Path) -> ConfigFile:
     if not path.exists():
-        return {}
+        return ConfigFile(path)
     import tomllib  # only when there is a file: it is on the way to the first frame
 
     try:
@@ -105,54 +149,147 @@ def from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    if "api_key" in data:
-        raise ConfigError(f"{path}: put the key in an environment variable and name it with "
+    tables = data.pop("endpoints", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(f"{path}: endpoints holds named tables: [endpoints.NAME]")
+    sections = {}
+    for name, table in tables.items():
+        where = f"{path} [endpoints.{name}]"
+        if not _NAME.fullmatch(name) or name == DEFAULT_ENDPOINT:
+            raise ConfigError(f"{where}: name it with letters, digits, '-', '_' or '.' (and "
+                              f"not {DEFAULT_ENDPOINT!r}, the top level's name)")
+        sections[name] = _checked(table, where, _SECTION_KEYS)
+    return ConfigFile(path, _checked(data, str(path), _FILE_KEYS.keys()), sections)
+
+
+def _checked(table: dict[str, Any], where: str, allowed) -> dict[str, Any]:
+    """One table's settings by field name, each checked for its type and range."""
+    if "api_key" in table:
+        raise ConfigError(f"{where}: put the key in an environment variable and name it with "
                           "api_key_env, not in the file")
     values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in _FILE_KEYS:
-            raise ConfigError(f"{path}: unknown setting {key!r} (known: "
-                              f"{', '.join(sorted(_FILE_KEYS))})")
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: "
+                              f"{', '.join(sorted(allowed))})")
         name, kind = _FILE_KEYS[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{path}: {key} has the wrong type ({type(value).__name__})")
-        values[name] = parse_poll(value, str(path)) if key == "poll" else value
+            raise ConfigError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+        values[name] = parse_poll(value, where) if key == "poll" else value
         if name in _POSITIVE or name in _NOT_NEGATIVE:
             least = "more than zero" if name in _POSITIVE else "zero or more"
             if not math.isfinite(value) or value < 0 or (name in _POSITIVE and value == 0):
-                raise ConfigError(f"{path}: {key} must be {least}, not {value}")
+                raise ConfigError(f"{where}: {key} must be {least}, not {value}")
+        if key == "base_url":
+            check_url(value, where)
     return values
 
 
-def from_env(env: Mapping[str, str], api_key_env: str) -> dict[str, Any]:
+def with_provider(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """A layer's settings with its provider's profile beneath them: the profile fills the base
+    URL, the key's variable and the model the layer did not set itself."""
+    name = values.get("provider")
+    if name is None:
+        return values
+    from ratelimit_tui.core.providers import PROVIDERS
+
+    profile = PROVIDERS.get(name)
+    if profile is None:
+        raise ConfigError(f"{where}: unknown provider {name!r} (known: "
+                          f"{', '.join(PROVIDERS)})")
+    if profile.base_url is None and "base_url" not in values:
+        raise ConfigError(f"{where}: provider {name!r} needs a base_url like "
+                          f"{profile.url_hint}")
+    filled = {"api_key_env": profile.key_env, "model": profile.model}
+    if profile.base_url is not None:
+        filled["base_url"] = profile.base_url
+    return {**filled, **values}
+
+
+def from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """What the environment says of the default endpoint (the key is read last, from the
+    variable the layers name)."""
     values: dict[str, Any] = {}
     for var, name in (("OPENAI_BASE_URL", "base_url"), ("OPENAI_ORG_ID", "organization"),
                       ("OPENAI_PROJECT_ID", "project"), ("RATELIMIT_TUI_MODEL", "model")):
         if env.get(var):
             values[name] = env[var]
+    if "base_url" in values:
+        check_url(values["base_url"], "OPENAI_BASE_URL")
     if env.get("RATELIMIT_TUI_POLL"):
         values["poll_s"] = parse_poll(env["RATELIMIT_TUI_POLL"], "RATELIMIT_TUI_POLL")
-    if env.get(api_key_env):
-        values["api_key"] = Secret(env[api_key_env].strip())
     return values
 
 
 def load_settings(flags: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None,
                   path: Path | None = None) -> Settings:
-    """Settings from every layer. `flags` holds only the options the user gave."""
+    """Settings of one endpoint from every layer: the default one, or the one the flag
+    `endpoint` names. `flags` holds only the options the user gave."""
     env = os.environ if env is None else env
-    values = from_file(path or config_file())
-    values.update(from_env(env, values.get("api_key_env", "OPENAI_API_KEY")))
     flags = dict(flags or {})
+    config = read_config(path or config_file())
+    return _endpoint(config, flags.pop("endpoint", None) or DEFAULT_ENDPOINT, flags, env)
+
+
+def load_endpoints(names: list[str] | None, flags: Mapping[str, Any] | None = None,
+                   env: Mapping[str, str] | None = None,
+                   path: Path | None = None) -> list[Settings]:
+    """Every named endpoint, or those in `names`; with none configured, the default one."""
+    env = os.environ if env is None else env
+    config = read_config(path or config_file())
+    names = names or config.endpoint_names() or [DEFAULT_ENDPOINT]
+    return [_endpoint(config, name, dict(flags or {}), env) for name in dict.fromkeys(names)]
+
+
+def _endpoint(config: ConfigFile, name: str, flags: dict[str, Any],
+              env: Mapping[str, str]) -> Settings:
     if "poll_s" in flags:
         flags["poll_s"] = parse_poll(flags["poll_s"], "--poll")
-    values.update(flags)
-    known = {f.name for f in fields(Settings)}
-    settings = Settings(**{k: v for k, v in values.items() if k in known})
+    if "base_url" in flags:
+        check_url(flags["base_url"], "--base-url")
+    flags = with_provider(flags, "--provider")
+    if name == DEFAULT_ENDPOINT:
+        where = str(config.path)
+        values = {**with_provider(config.top, where), **from_env(env), **flags}
+    elif name in config.sections:
+        where = f"{config.path} [endpoints.{name}]"
+        inherited = {k: v for k, v in config.top.items() if k not in _WHERE}
+        values = {**inherited, **with_provider(config.sections[name], where), **flags}
+    else:
+        known = ", ".join(config.endpoint_names()) or f"none: {config.path} names none"
+        raise ConfigError(f"no endpoint named {name!r} (configured: {known})")
+    key_env = _key_variable(name, values)
+    if key_env and env.get(key_env):
+        values["api_key"] = Secret(env[key_env].strip())
+    elif _needs_key(name, values):
+        raise ConfigError(f"{where}: api_key_env: the variable {key_env} is not set")
+    known_fields = {f.name for f in fields(Settings)}
+    settings = Settings(name=name, **{k: v for k, v in values.items() if k in known_fields})
     if settings.demo or (settings.api_key is None and settings.base_url is None):
+        if name != DEFAULT_ENDPOINT and not settings.demo:
+            raise ConfigError(f"{where}: api_key_env: the variable {key_env} is not set")
         return demo_settings(settings, given=values)
     return settings
+
+
+def _key_variable(name: str, values: Mapping[str, Any]) -> str | None:
+    """Where the key comes from. A named endpoint with a URL of its own and no api_key_env
+    gets no key: OPENAI_API_KEY goes to OpenAI, or where the default endpoint points, never to
+    a server nobody said should have it."""
+    if "api_key_env" in values:
+        return values["api_key_env"]
+    if name != DEFAULT_ENDPOINT and "base_url" in values:
+        return None
+    return "OPENAI_API_KEY"
+
+
+def _needs_key(name: str, values: Mapping[str, Any]) -> bool:
+    """A provider always wants its key, and so does a named endpoint that names its variable;
+    a local server may take none (the default endpoint without a URL is the demo)."""
+    if values.get("demo"):
+        return False
+    return "provider" in values or (name != DEFAULT_ENDPOINT and "api_key_env" in values)
 
 
 def demo_settings(settings: Settings, given: Mapping[str, Any]) -> Settings:

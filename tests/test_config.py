@@ -62,3 +62,73 @@ def test_bad_files_are_clear(tmp_path, text, phrase):
 def test_bad_poll_flag():
     with pytest.raises(ConfigError, match="--poll"):
         load_settings({"poll_s": "soon"}, {}, None)
+
+
+TEAM = '''
+timeout = 20
+model = "top-model"
+[endpoints.openai]
+api_key_env = "OPENAI_API_KEY"
+poll = 60
+[endpoints.groq]
+provider = "groq"
+[endpoints.local]
+base_url = "http://127.0.0.1:8000/v1"
+'''
+
+
+def test_named_endpoints_take_their_own_where_and_the_top_levels_patience(tmp_path):
+    from ratelimit_tui.config import load_endpoints
+
+    env = {"OPENAI_API_KEY": "sk-o", "GROQ_API_KEY": "gsk_g"}
+    found = {s.name: s for s in load_endpoints(None, {}, env, write(tmp_path, TEAM))}
+    assert list(found) == ["openai", "groq", "local"]
+    assert all(s.timeout_s == 20 for s in found.values())  # inherited
+    assert found["openai"].model == "gpt-4o-mini"  # where calls go is not inherited
+    assert found["openai"].poll_s == 60 and found["groq"].poll_s is None
+    groq = found["groq"]
+    assert (groq.base_url, groq.api_key.get(), groq.model) == (
+        "https://api.groq.com/openai/v1", "gsk_g", "openai/gpt-oss-20b")
+    assert found["local"].api_key is None and not found["local"].demo  # a local server: no key
+    # The top level is still the default endpoint, as before named endpoints existed.
+    default = load_settings({}, env, write(tmp_path, TEAM))
+    assert default.name == "default" and default.model == "top-model"
+    chosen = load_settings({"endpoint": "groq", "model": "other"}, env, write(tmp_path, TEAM))
+    assert chosen.base_url.startswith("https://api.groq.com") and chosen.model == "other"
+
+
+def test_a_provider_fills_only_what_is_not_set(tmp_path):
+    path = write(tmp_path, 'provider = "mistral"\nmodel = "mine"\n')
+    settings = load_settings({}, {"MISTRAL_API_KEY": "m"}, path)
+    assert settings.base_url == "https://api.mistral.ai/v1" and settings.model == "mine"
+    flagged = load_settings({"provider": "gemini"}, {"GEMINI_API_KEY": "g"}, tmp_path / "none")
+    assert flagged.base_url.startswith("https://generativelanguage.googleapis.com")
+    assert flagged.api_key.get() == "g"
+
+
+@pytest.mark.parametrize("text, names, phrase", [
+    ("[endpoints.groq]\ntimout = 3\n", None, r"\[endpoints.groq\]: unknown setting 'timout'"),
+    ("[endpoints.groq]\nprovider = \"groq\"\n", None,
+     r"\[endpoints.groq\]: api_key_env: the variable GROQ_API_KEY is not set"),
+    ("[endpoints.x]\nbase_url = \"ftp://h\"\n", None, r"\[endpoints.x\]: base_url must be"),
+    ("[endpoints.x]\nbase_url = \"https://u:pw@h:99999\"\n", None, "'https://h'"),
+    ("[endpoints.x]\nprovider = \"acme\"\n", None, "unknown provider 'acme'"),
+    ("[endpoints.az]\nprovider = \"azure\"\n", None, "YOUR-RESOURCE.openai.azure.com"),
+    ("[endpoints.default]\nmodel = \"m\"\n", None, "not 'default'"),
+    ("[endpoints.a]\nbase_url = \"http://h\"\n", ["b"], "no endpoint named 'b'"),
+    ("[endpoints.a]\ntheme = \"x\"\n", None, r"\[endpoints.a\]: unknown setting 'theme'"),
+    ("endpoints = 3\n", None, r"\[endpoints.NAME\]"),
+])
+def test_a_bad_section_names_itself_and_its_key(tmp_path, text, names, phrase):
+    from ratelimit_tui.config import load_endpoints
+
+    with pytest.raises(ConfigError, match=phrase) as caught:
+        load_endpoints(names, {}, {}, write(tmp_path, text))
+    assert "pw" not in str(caught.value)
+
+
+def test_a_bad_url_from_a_flag_or_the_environment_is_named():
+    with pytest.raises(ConfigError, match="--base-url: base_url must be"):
+        load_settings({"base_url": "localhost:8000"}, {}, None)
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        load_settings({}, {"OPENAI_BASE_URL": "not a url"}, None)
