@@ -8,15 +8,26 @@ import sys
 from ratelimit_tui import __version__
 from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
-ENDPOINT_FLAGS = ("base_url", "model", "demo")  # the dashboard's and probe's
-DASHBOARD_FLAGS = ("poll", "no_stream", "theme")  # the dashboard's alone
+ENDPOINT_FLAGS = ("endpoint", "provider", "base_url", "model", "demo")  # where calls go
+DASHBOARD_FLAGS = ("poll", "no_stream", "theme", "metrics")  # the dashboard's alone
 
 
-def _endpoint_flags(parser) -> None:
+def _endpoint_flags(parser, several: bool = False) -> None:
     """Flags that say where calls go. SUPPRESS: a flag not given leaves no default behind, so
     one given before the command (`--base-url URL probe`) is not overwritten after it."""
     import argparse
 
+    from ratelimit_tui.core.providers import PROVIDERS
+
+    parser.add_argument("--endpoint", metavar="NAME", default=argparse.SUPPRESS,
+                        action="append" if several else "store",
+                        help="the [endpoints.NAME] of the config file"
+                        + (" (repeatable; default: every one)" if several else
+                           " (default: the file's top level)"))
+    parser.add_argument("--provider", choices=PROVIDERS, metavar="NAME",
+                        default=argparse.SUPPRESS,
+                        help="a known provider: fills the base URL, the key's variable and the "
+                        f"model ({', '.join(PROVIDERS)})")
     parser.add_argument("--base-url", default=argparse.SUPPRESS,
                         help="an OpenAI-compatible endpoint (default: OpenAI)")
     parser.add_argument("--model", default=argparse.SUPPRESS,
@@ -35,12 +46,17 @@ def _dashboard_flags(parser) -> None:
                         help="ask for whole answers")
     parser.add_argument("--theme", default=argparse.SUPPRESS,
                         help="a Textual theme (default: textual-dark)")
+    parser.add_argument("--metrics", metavar="HOST:PORT", type=_listen,
+                        default=argparse.SUPPRESS,
+                        help="also serve the quota as Prometheus metrics, as watch does")
 
 
 def build_parser():
     import argparse
 
+    from ratelimit_tui.commands.watch import WATCH_POLL_S
     from ratelimit_tui.locations import config_file
+    from ratelimit_tui.metrics.listen import DEFAULT_PORT
 
     parser = argparse.ArgumentParser(
         prog="ratelimit-tui",
@@ -59,6 +75,21 @@ def build_parser():
     _dashboard_flags(dashboard)
 
     commands.add_parser("locate", help="print where the config file and the data live")
+
+    watch = commands.add_parser(
+        "watch", help="poll every endpoint headless and serve the quota to Prometheus",
+        description="Poll every endpoint of the config file (or those named with --endpoint) "
+        "with a minimal call, each on its own schedule, keep each call in the history, serve "
+        "the quota as Prometheus metrics and print a line per poll. Ctrl-C or SIGTERM stops "
+        "it.")
+    _endpoint_flags(watch, several=True)
+    watch.add_argument("--poll", metavar="SECONDS", default=argparse.SUPPRESS,
+                       help=f"seconds between polls of each endpoint (default: its poll "
+                       f"setting, else {WATCH_POLL_S:g}; 10 in demo mode)")
+    watch.add_argument("--listen", metavar="HOST:PORT", type=_listen, default=_listen(""),
+                       help=f"where to serve /metrics, port 0 for any free one, or 'off' "
+                       f"(default: 127.0.0.1:{DEFAULT_PORT})")
+    watch.add_argument("--quiet", action="store_true", help="no line per poll")
 
     inspect = commands.add_parser(
         "inspect", help="show the rate limits in one response head (curl -i output)",
@@ -131,6 +162,19 @@ def _settings(fail, **given):
         fail(str(exc))
 
 
+def _listen(text: str) -> tuple[str, int] | None:
+    import argparse
+
+    from ratelimit_tui.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
+
+    if text.lower() == "off":
+        return None
+    try:
+        return parse_listen(text) if text else (DEFAULT_HOST, DEFAULT_PORT)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive_int(text: str) -> int:
     import argparse
 
@@ -170,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "dashboard"
     given = [name for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS if name in vars(args)]
-    takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "probe": ENDPOINT_FLAGS}
+    takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "probe": ENDPOINT_FLAGS,
+             "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",)}  # its own filter
     stray = [name for name in given if name not in takes.get(command, ())]
     if stray:
         flags = ", ".join("--" + name.replace("_", "-") for name in stray)
@@ -185,20 +230,45 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _where(flags: dict) -> dict:
+    """The endpoint flags given, by setting name."""
+    return {name: flags.get(name) for name in ENDPOINT_FLAGS}
+
+
 def _run_dashboard(args, parser) -> int:
     flags = vars(args)
     return _dashboard(parser.error, dict(
-        base_url=flags.get("base_url"), model=flags.get("model"), poll_s=flags.get("poll"),
-        stream=False if flags.get("no_stream") else None, theme=flags.get("theme"),
-        demo=flags.get("demo")))
+        _where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
+        stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics")))
+
+
+def _run_watch(args, parser) -> int:
+    from ratelimit_tui.commands import watch
+    from ratelimit_tui.config import ConfigError, load_endpoints
+
+    flags = {k: v for k, v in _where(vars(args)).items() if v is not None}
+    names = flags.pop("endpoint", None)
+    if "poll" in vars(args):
+        flags["poll_s"] = args.poll
+    try:
+        endpoints = load_endpoints(names, flags)
+    except ConfigError as exc:
+        _fail(str(exc))
+    spread = [name for name in ("provider", "base_url", "model", "demo") if name in flags]
+    if spread and len(endpoints) > 1:
+        parser.error(f"--{spread[0].replace('_', '-')} would apply to every endpoint: name one "
+                     "with --endpoint")
+    try:
+        return watch.run(endpoints, args.listen, args.quiet)
+    except KeyboardInterrupt:  # before the loop took over the signal
+        return 0
 
 
 def _run_probe(args, parser) -> int:
     from ratelimit_tui.commands import probe
 
     flags = vars(args)
-    settings = _settings(_fail, base_url=flags.get("base_url"), model=flags.get("model"),
-                         demo=flags.get("demo"))
+    settings = _settings(_fail, **_where(flags))
     if settings.demo and not flags.get("demo"):
         parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
                      "server), or pass --demo to probe the built-in simulator")
@@ -248,7 +318,7 @@ def _run_locate(args, parser) -> int:
 
 COMMANDS = {"dashboard": _run_dashboard, "probe": _run_probe, "inspect": _run_inspect,
             "export": _run_export, "history": _run_history, "sim": _run_sim,
-            "locate": _run_locate}
+            "locate": _run_locate, "watch": _run_watch}
 
 
 def _dashboard(fail, flags: dict) -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import sys
 import time
 
+from ratelimit_tui.core.endpoint import is_loopback
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.sim.names import FAULT_KINDS
 from ratelimit_tui.sim.server import SimConfig
@@ -24,15 +24,6 @@ def parse_fault(text: str) -> tuple[str, float]:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"--fault {text!r}: RATE is a probability from 0 to 1")
     return kind, value
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args) -> int:

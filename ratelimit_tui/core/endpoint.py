@@ -54,6 +54,18 @@ class Endpoint:
         return host_of(self.base_url or OPENAI_URL) or "?"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (a server bound there is not shared)."""
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:

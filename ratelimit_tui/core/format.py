@@ -38,13 +38,19 @@ def countdown_text(seconds: float) -> str:
     return compact_duration(math.ceil(seconds - 1e-9) if seconds < 60 else seconds)
 
 
-def window_unit(seconds: float | None, inferred: bool = False) -> str:
-    """The per-what of a gauge label ('min', 'day', '5m'). Inferred windows snap to the nearest
+def nominal_window(seconds: float | None, inferred: bool = False) -> float | None:
+    """A bucket's window as it is shown and exported. Inferred windows snap to the nearest
     standard one: the arithmetic that infers them is only as good as the reset's precision."""
+    if seconds is None or not inferred:
+        return seconds
+    return min(_UNITS, key=lambda w: abs(w - seconds) / w)
+
+
+def window_unit(seconds: float | None, inferred: bool = False) -> str:
+    """The per-what of a gauge label ('min', 'day', '5m')."""
+    seconds = nominal_window(seconds, inferred)
     if seconds is None:
         return "?"
-    if inferred:
-        seconds = min(_UNITS, key=lambda w: abs(w - seconds) / w)
     return _UNITS.get(seconds) or compact_duration(seconds)
 
 
@@ -70,14 +76,16 @@ def plural(n: int, word: str) -> str:
 
 
 def call_line(record: CallRecord) -> str:
-    """One call in one line: '200 in 12ms · requests 19 / 20 · tokens 3,999 / 4,000', or what
-    went wrong."""
+    """One call in one line: '200 in 12ms · requests 19 / 20 reset 3s · tokens 3,999 / 4,000
+    reset 1s', or what went wrong, and what the refusal said of the limits. Resets are counted
+    as the gauges count them, so a line agrees with the screen beside it."""
+    snapshot = record.snapshot
+    buckets = [b for b in snapshot.buckets if b.known] if snapshot is not None else []
+    parts = [f"{b.id} {count(b.remaining)} / {count(b.limit)}"
+             + ("" if b.reset_in_s is None else f" reset {countdown_text(b.reset_in_s)}")
+             for b in buckets]
     if record.error is not None and record.outcome != "ok":
-        return record.error
-    parts = [f"{record.status} in {compact_duration(record.latency_s)}"]
-    if record.snapshot is not None:
-        parts += [f"{b.id} {count(b.remaining)} / {count(b.limit)}"
-                  for b in record.snapshot.buckets if b.known]
-        if not record.snapshot.buckets:
-            parts.append("no rate-limit headers")
-    return " · ".join(parts)
+        return " · ".join([record.error, *parts])
+    if snapshot is not None and not snapshot.buckets:
+        parts.append("no rate-limit headers")
+    return " · ".join([f"{record.status} in {compact_duration(record.latency_s)}", *parts])

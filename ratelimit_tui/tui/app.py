@@ -47,6 +47,7 @@ from ratelimit_tui.tui.messages import (
     CallFinished,
     ClientReady,
     HistoryProblem,
+    MetricsServing,
     QuotaUpdated,
     RetryWaiting,
     StartupFailed,
@@ -102,6 +103,8 @@ class RateLimitApp(App[None]):
         self._ticker: Timer | None = None
         self._stale_timer: Timer | None = None
         self._plot_timer: Timer | None = None
+        self.metrics_book = None  # --metrics: what /metrics serves, fed by the client's events
+        self.metrics_server = None
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -145,6 +148,36 @@ class RateLimitApp(App[None]):
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
                             "yellow")
         self.start_client()
+        if self.settings.metrics:
+            from ratelimit_tui.metrics.book import MetricsBook
+
+            self.metrics_book = MetricsBook()
+            self.metrics_book.add_endpoint(self.settings.name, self.settings.key_fingerprint())
+            self.start_metrics(self.metrics_book)
+
+    @work(thread=True, exclusive=True, group="metrics")
+    def start_metrics(self, book) -> None:
+        """Serve /metrics as `watch` does (prometheus-client loads off the UI thread)."""
+        from ratelimit_tui.metrics.server import MetricsServer
+
+        host, port = self.settings.metrics
+        try:
+            server = MetricsServer(book, self.clock, host, port)
+        except OSError as exc:
+            self.post_message(MetricsServing(error=f"metrics: cannot listen on {host}:{port} "
+                                             f"({exc.strerror or exc})"))
+            return
+        if self.closing:
+            server.close()
+            return
+        self.post_message(MetricsServing(server))
+
+    def on_metrics_serving(self, message: MetricsServing) -> None:
+        if message.error:
+            self.events.add(message.error, "red")
+            return
+        self.metrics_server = message.server
+        self.events.add(f"serving metrics on {message.server.url}")
 
     @work(thread=True, exclusive=True, group="startup")
     def start_client(self) -> None:
@@ -244,10 +277,14 @@ class RateLimitApp(App[None]):
             self.store.close()  # writes what is queued
         if self.sim is not None:
             self.sim.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
 
     # --- the client's reports -> messages -> widgets ------------------------------------------
 
     def client_event(self, event: Event) -> None:
+        if self.metrics_book is not None:
+            self.metrics_book.observe(self.settings.name, event)
         if isinstance(event, ResponseObserved):
             self.post_message(QuotaUpdated(event))
         elif isinstance(event, RetryScheduled):

@@ -52,3 +52,11 @@ class StartupFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class MetricsServing(Message):
+    """--metrics: the /metrics server listens (`server`), or `error` says why it does not."""
+
+    def __init__(self, server=None, error: str | None = None) -> None:
+        super().__init__()
+        self.server, self.error = server, error
