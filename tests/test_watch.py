@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
 import urllib.request
+
+from programs import readline
 
 from ratelimit_tui.commands.watch import Printer, watch
 from ratelimit_tui.config import load_endpoints
@@ -81,13 +82,6 @@ base_url = "http://127.0.0.1:9/v1"
         healthy.base_url, failing.base_url, "http://127.0.0.1:9/v1"}
     finished = sum(n for f in book.facts() for o, n in f.calls.items() if o != "cancelled")
     assert len(stored) == finished  # every call, the failures too
-
-
-def readline(process: subprocess.Popen, seconds: float = 30.0) -> str:
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        assert selector.select(seconds), "watch printed nothing"
-    return process.stdout.readline()
 
 
 def test_the_command_serves_prints_and_stops_cleanly_on_sigterm(run_sim, tmp_path):
