@@ -237,7 +237,7 @@ def _where(flags: dict) -> dict:
 
 def _run_dashboard(args, parser) -> int:
     flags = vars(args)
-    return _dashboard(parser.error, dict(
+    return _dashboard(_fail, dict(
         _where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
         stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics")))
 

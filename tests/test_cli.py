@@ -82,3 +82,37 @@ def test_probe_json_tells_out_of_quota_from_a_rate_limit(run_sim):
     assert "out of quota" in call["error"]
     fine = json.loads(cli("--demo", "probe", "--json").stdout)["call"]
     assert (fine["outcome"], fine["error"]) == ("ok", None)
+
+
+def test_watch_says_what_is_wrong_in_one_line(tmp_path):
+    config = tmp_path / "config.toml"  # where the isolated fixture points the CLI
+    config.write_text('[endpoints.groq]\nprovider = "groq"\n[endpoints.b]\nmodel = "m"\n')
+    result = cli("watch", "--listen", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "[endpoints.groq]: api_key_env: the variable GROQ_API_KEY is not set")
+    result = cli("watch", "--model", "m", env={"GROQ_API_KEY": "g", "OPENAI_API_KEY": "o"})
+    assert result.returncode == 2 and "name one with --endpoint" in result.stderr
+    result = cli("watch", "--endpoint", "nope")
+    assert result.returncode == 2 and "no endpoint named 'nope' (configured: groq, b)" in \
+        result.stderr
+    result = cli("watch", "--listen", "somewhere")
+    assert result.returncode == 2 and "is not HOST:PORT" in result.stderr
+
+
+def test_watch_on_a_taken_port_and_into_head(run_sim, tmp_path):
+    import socket
+
+    sim = run_sim()
+    (tmp_path / "config.toml").write_text(f'[endpoints.sim]\nbase_url = "{sim.base_url}"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("watch", "--listen", f"127.0.0.1:{port}")
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    head = subprocess.run(f"{sys.executable} -m ratelimit_tui watch --listen off --poll 1 "
+                          "| head -n 2", shell=True, capture_output=True, text=True, timeout=60)
+    lines = head.stdout.splitlines()
+    assert len(lines) == 2 and all(" sim 200 in " in line for line in lines), head.stdout
+    assert "Traceback" not in head.stderr and "Broken pipe" not in head.stderr

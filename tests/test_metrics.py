@@ -150,3 +150,34 @@ def test_listen_addresses():
             parse_listen(bad)
     assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
+
+
+async def test_the_dashboard_serves_what_its_gauges_show():
+    import asyncio
+    import dataclasses
+
+    from scenes import ScriptedTime
+    from test_tui import log_text
+    from tui_helpers import demo_app, ready, send, wait_until
+
+    from ratelimit_tui.config import load_settings
+
+    settings = dataclasses.replace(load_settings({"demo": True, "poll_s": "off"}, env={}),
+                                   metrics=("127.0.0.1", 0))
+    scripted = ScriptedTime()
+    app = demo_app(settings, scripted=scripted, limits=Limits(5, 4000))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await wait_until(pilot, lambda: app.metrics_server is not None, what="/metrics")
+        await send(pilot, "/burst 7")
+        await wait_until(pilot, lambda: "burst of 7" in log_text(app), what="the burst")
+        scripted.advance(2.0)  # the scrape projects, as the gauge does, to the same instant
+        found = samples(await asyncio.to_thread(scrape, app.metrics_server.url))
+        gauge = app.quota_panel.gauges["requests"].state
+        assert value(found, "ratelimit_remaining", bucket="requests") == 0
+        assert gauge.bucket.remaining == 0
+        assert value(found, "ratelimit_remaining_projected", bucket="requests") == \
+            gauge.shown_remaining(scripted())[0]
+        assert value(found, "ratelimit_throttled_responses_total") == 2
+        assert value(found, "ratelimit_calls_total", outcome="ok") == 5
+        assert f"serving metrics on {app.metrics_server.url}" in log_text(app)

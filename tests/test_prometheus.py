@@ -26,7 +26,7 @@ KEY = "sk-prometheus-SECRET-42"
 class Prometheus:
     def __init__(self, program: str, target: str, tmp_path) -> None:
         config = {  # JSON is YAML: no YAML library needed
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "global": {"scrape_interval": "500ms", "evaluation_interval": "500ms"},
             "rule_files": [str(DEPLOY / "alerts.yml")],
             "scrape_configs": [{"job_name": "ratelimit-tui",
                                 "static_configs": [{"targets": [target]}]}],

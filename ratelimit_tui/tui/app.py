@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from ratelimit_tui.config import (
+    DEFAULT_ENDPOINT,
     ConfigError,
     Settings,
     endpoint_of,
@@ -395,6 +396,8 @@ class RateLimitApp(App[None]):
         retry_in = retry_until - now if retry_until is not None and retry_until > now else None
         endpoint = "demo (simulated API)" if self.settings.demo else (
             self.client.endpoint.host if self.client else endpoint_of(self.settings).host)
+        if self.settings.name != DEFAULT_ENDPOINT:  # as the config file names it
+            endpoint = f"{self.settings.name} ({endpoint})"
         self.status.show(endpoint=endpoint, model=self.model, dialect=self.dialect,
                          state=connection_state(self.facts, now), poll_s=self.poll_s,
                          retry_in=retry_in)
