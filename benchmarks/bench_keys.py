@@ -32,7 +32,7 @@ async def echo_during_burst(calls: int = 200) -> dict:
                                                   latency_ms=0.0, tokens_per_s=0.0))
     waits = []
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.client is None:
+        while app.session.client is None:
             await asyncio.sleep(0.01)
         chat_input = app.chat.input
         app.run_command(Command("burst", str(calls)))
@@ -61,9 +61,9 @@ async def headers_panel(behaviour: str = "many_headers") -> dict:
                                  env={"OPENAI_API_KEY": "sk-bench"})
         app = make_app(settings)
         async with app.run_test(size=(120, 36)) as pilot:
-            while app.client is None:
+            while app.session.client is None:
                 await asyncio.sleep(0.01)
-            await app.client.probe()
+            await app.session.client.probe()
             await pilot.pause()
             started = time.perf_counter()
             await pilot.press("f2")

@@ -45,9 +45,9 @@ async def headers_to_gauge(calls: int = 20) -> dict:
 
     BucketGauge.render = timed_render
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.client is None:
+        while app.session.client is None:
             await asyncio.sleep(0.01)
-        client_event = app.client._on_event
+        client_event = app.session.client._on_event
 
         def spy(event):
             name = type(event).__name__
@@ -57,7 +57,7 @@ async def headers_to_gauge(calls: int = 20) -> dict:
                 ended[event.snapshot.received_at] = time.perf_counter()
             client_event(event)
 
-        app.client._on_event = spy
+        app.session.client._on_event = spy
         for _ in range(calls):
             worker = app.send_chat("measure me")
             await worker.wait()
@@ -77,7 +77,7 @@ async def plot_redraw(history_calls: list[int]) -> dict:
         app = make_app(settings)
         app.start_client = lambda: None  # no network: this measures drawing only
         now = time.time()
-        history = app.history
+        history = app.session.history
         for i in range(calls):  # one call a second for the last `calls` seconds, 2 buckets
             t = now - calls + i
             history.add(t, "requests", (i % 60) / 60)

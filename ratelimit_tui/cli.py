@@ -12,7 +12,7 @@ ENDPOINT_FLAGS = ("endpoint", "provider", "base_url", "model", "demo")  # where 
 DASHBOARD_FLAGS = ("poll", "no_stream", "theme", "metrics")  # the dashboard's alone
 
 
-def _endpoint_flags(parser, several: bool = False) -> None:
+def _endpoint_flags(parser) -> None:
     """Flags that say where calls go. SUPPRESS: a flag not given leaves no default behind, so
     one given before the command (`--base-url URL probe`) is not overwritten after it."""
     import argparse
@@ -20,10 +20,9 @@ def _endpoint_flags(parser, several: bool = False) -> None:
     from ratelimit_tui.core.providers import PROVIDERS
 
     parser.add_argument("--endpoint", metavar="NAME", default=argparse.SUPPRESS,
-                        action="append" if several else "store",
-                        help="the [endpoints.NAME] of the config file"
-                        + (" (repeatable; default: every one)" if several else
-                           " (default: the file's top level)"))
+                        action="append",
+                        help="an [endpoints.NAME] of the config file, or 'default' for its top "
+                        "level (repeatable; default: every named one, else the top level)")
     parser.add_argument("--provider", choices=PROVIDERS, metavar="NAME",
                         default=argparse.SUPPRESS,
                         help="a known provider: fills the base URL, the key's variable and the "
@@ -82,7 +81,7 @@ def build_parser():
         "with a minimal call, each on its own schedule, keep each call in the history, serve "
         "the quota as Prometheus metrics and print a line per poll. Ctrl-C or SIGTERM stops "
         "it.")
-    _endpoint_flags(watch, several=True)
+    _endpoint_flags(watch)
     watch.add_argument("--poll", metavar="SECONDS", default=argparse.SUPPRESS,
                        help=f"seconds between polls of each endpoint (default: its poll "
                        f"setting, else {WATCH_POLL_S:g}; 10 in demo mode)")
@@ -209,7 +208,7 @@ def _fault(text: str) -> tuple[str, float]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:  # the usual start: skip building the parser, it is on the way to the first frame
-        return _dashboard(_fail, {})
+        return _dashboard({})
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "dashboard"
@@ -235,29 +234,35 @@ def _where(flags: dict) -> dict:
     return {name: flags.get(name) for name in ENDPOINT_FLAGS}
 
 
-def _run_dashboard(args, parser) -> int:
-    flags = vars(args)
-    return _dashboard(_fail, dict(
-        _where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
-        stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics")))
-
-
-def _run_watch(args, parser) -> int:
-    from ratelimit_tui.commands import watch
+def _endpoints(**given) -> list:
+    """Settings of the endpoints named with --endpoint, else of every named one, else of the
+    top level's, each with the flags the user gave."""
     from ratelimit_tui.config import ConfigError, load_endpoints
 
-    flags = {k: v for k, v in _where(vars(args)).items() if v is not None}
+    flags = {k: v for k, v in given.items() if v is not None}
     names = flags.pop("endpoint", None)
-    if "poll" in vars(args):
-        flags["poll_s"] = args.poll
     try:
         endpoints = load_endpoints(names, flags)
     except ConfigError as exc:
         _fail(str(exc))
     spread = [name for name in ("provider", "base_url", "model", "demo") if name in flags]
     if spread and len(endpoints) > 1:
-        parser.error(f"--{spread[0].replace('_', '-')} would apply to every endpoint: name one "
-                     "with --endpoint")
+        _fail(f"--{spread[0].replace('_', '-')} would apply to every endpoint: name one with "
+              "--endpoint")
+    return endpoints
+
+
+def _run_dashboard(args, parser) -> int:
+    flags = vars(args)
+    return _dashboard(dict(
+        _where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
+        stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics")))
+
+
+def _run_watch(args, parser) -> int:
+    from ratelimit_tui.commands import watch
+
+    endpoints = _endpoints(**_where(vars(args)), poll_s=vars(args).get("poll"))
     try:
         return watch.run(endpoints, args.listen, args.quiet)
     except KeyboardInterrupt:  # before the loop took over the signal
@@ -268,7 +273,10 @@ def _run_probe(args, parser) -> int:
     from ratelimit_tui.commands import probe
 
     flags = vars(args)
-    settings = _settings(_fail, **_where(flags))
+    names = flags.get("endpoint") or []
+    if len(names) > 1:
+        parser.error("probe calls one endpoint: name one with --endpoint")
+    settings = _settings(_fail, **{**_where(flags), "endpoint": names[0] if names else None})
     if settings.demo and not flags.get("demo"):
         parser.error("no API key: set OPENAI_API_KEY (or pass --base-url for a local "
                      "server), or pass --demo to probe the built-in simulator")
@@ -321,16 +329,16 @@ COMMANDS = {"dashboard": _run_dashboard, "probe": _run_probe, "inspect": _run_in
             "locate": _run_locate, "watch": _run_watch}
 
 
-def _dashboard(fail, flags: dict) -> int:
+def _dashboard(flags: dict) -> int:
     import gc
 
     # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
     # garbage worth collecting; the app turns the collector back on after its first frame.
     gc.disable()
-    settings = _settings(fail, **flags)
+    endpoints = _endpoints(**flags)
     from ratelimit_tui.tui.app import make_app
 
-    make_app(settings).run()
+    make_app(endpoints if len(endpoints) > 1 else endpoints[0]).run()
     return 0
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from ratelimit_tui.config import load_settings
+from ratelimit_tui.config import Settings, load_settings
+from ratelimit_tui.sim.embedded import EmbeddedSimulator
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.sim.server import SimConfig
 from ratelimit_tui.tui.app import RateLimitApp, make_app
@@ -73,7 +76,8 @@ async def settle(pilot) -> None:
     busy = ("chat", "burst", "probe")
     # Not finished, rather than running: a worker just created is still pending, and moving
     # the clock before it runs would stamp its responses with the next step's time.
-    while app.client is None or any(w.group in busy and not w.is_finished for w in app.workers):
+    while app.session.client is None or any(w.group in busy and not w.is_finished
+                                            for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
         await asyncio.sleep(0.02)
@@ -127,3 +131,54 @@ async def headers(pilot) -> None:
 
 
 SCENES = {"start": start, "chat": chat, "burst": burst, "headers": headers}
+
+
+# The overview: three simulators as named endpoints, one of them failing every call. Fixed
+# ports, so that the rows' hosts are the same on every run (no other test uses them).
+OVERVIEW = {"openai": (47811, SimConfig(limits=Limits(rpm=30, tpm=6_000))),
+            "groq": (47812, SimConfig(limits=Limits(rpm=200, tpm=6_000), dialect="groq")),
+            "flaky": (47813, SimConfig(faults={"500": 1.0}))}
+
+
+@contextmanager
+def overview_app(deterministic: bool = True) -> Iterator[RateLimitApp]:
+    """The dashboard on every endpoint of OVERVIEW, polling each every 10 s: each polls once,
+    then its next poll waits for a release that the scene never gives."""
+    clock = ScriptedTime(hold=True)
+    sims = {}
+    try:
+        for name, (port, config) in OVERVIEW.items():
+            config.latency_ms, config.tokens_per_s, config.clock = 0.0, 0.0, clock
+            sims[name] = EmbeddedSimulator(config, port=port).start()
+        endpoints = [Settings(name=name, base_url=sim.base_url, poll_s=10.0, history=False)
+                     for name, sim in sims.items()]
+        options = {"timer": lambda: 0.0} if deterministic else {}
+        yield make_app(endpoints, clock=clock, sleep=clock.sleep, **options)
+    finally:
+        for sim in sims.values():
+            sim.stop()
+
+
+async def overview(pilot) -> None:
+    """A minute and a half of use on two endpoints, seen from the overview."""
+    app = pilot.app
+    deadline = time.monotonic() + 20
+    while any(s.facts.last_response_at is None for s in app.sessions.values()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the first polls did not come")
+        await asyncio.sleep(0.02)
+    await pilot.press("1")
+    for step in range(7):
+        app.clock.now += 15
+        for name, calls in (("openai", 2 + step % 3), ("groq", 1 + (step * 5) % 7)):
+            app.select(name)
+            await finished(app.burst(calls))
+    app.select("openai")
+    await finished(app.burst(12))
+    await pilot.press("f4")
+    await pilot.pause()
+
+
+async def finished(worker) -> None:
+    """Until a worker is done (its responses' messages are handled by the next pause)."""
+    await worker.wait()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scenes import SCENES, SIZES, scene_app
+from scenes import SCENES, SIZES, overview, overview_app, scene_app
 
 OUT = Path(__file__).parent.parent / "screenshots"
 SHOTS = [("start", "wide"), ("chat", "wide"), ("burst", "wide"), ("headers", "wide"),
@@ -26,10 +26,20 @@ async def shoot(scene: str, size: str) -> Path:
     return path
 
 
+async def shoot_overview(size: str) -> Path:
+    with overview_app(deterministic=False) as app:
+        async with app.run_test(size=SIZES[size]) as pilot:
+            await overview(pilot)
+            path = OUT / f"overview-{size}.svg"
+            path.write_text(app.export_screenshot(title="ratelimit-tui · overview"))
+    return path
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for scene, size in SHOTS:
         print(asyncio.run(shoot(scene, size)))
+    print(asyncio.run(shoot_overview("narrow")))
 
 
 if __name__ == "__main__":

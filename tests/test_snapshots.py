@@ -4,7 +4,7 @@ its SVG in tests/__snapshots__. After an intended change: pytest --snapshot-upda
 import time
 
 import pytest
-from scenes import SCENES, SIZES, scene_app
+from scenes import SCENES, SIZES, overview, overview_app, scene_app
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +21,9 @@ def utc(monkeypatch):
                                          ("start", "narrow"), ("chat", "narrow")])
 def test_scene(snap_compare, scene, size):
     assert snap_compare(scene_app(), run_before=SCENES[scene], terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", ["narrow"])
+def test_overview(snap_compare, size):
+    with overview_app() as app:
+        assert snap_compare(app, run_before=overview, terminal_size=SIZES[size])

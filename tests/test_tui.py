@@ -96,7 +96,7 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         await wait_until(pilot, lambda: "burst of 12" in log_text(app))
         assert "burst of 12: 5 ok, 7× 429" in log_text(app)
         assert app.quota_panel.gauges["requests"].state.bucket.remaining == 0
-        assert app.history.throttles(300.0, time.time())
+        assert app.session.history.throttles(300.0, time.time())
         await pilot.pause()
         assert "next in" in app.quota_panel.gauges["requests"].render().plain
 
@@ -192,20 +192,20 @@ async def test_commands_and_input_history():
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         await send(pilot, "/model sim-echo")
-        assert app.client.model == "sim-echo"
+        assert app.session.client.model == "sim-echo"
         assert "sim-echo" in app.query_one(StatusLine).render().plain
         await send(pilot, "/poll 2")
-        assert app.poll_s == 2.0 and "poll 2s" in app.query_one(StatusLine).render().plain
+        assert app.session.poll_s == 2.0 and "poll 2s" in app.query_one(StatusLine).render().plain
         await finished(pilot, messages, kind="probe")
         await send(pilot, "/poll off")
-        assert app.poll_s is None
+        assert app.session.poll_s is None
         await send(pilot, "/nonsense")
         assert "unknown command /nonsense" in log_text(app)
         await send(pilot, "hello")
         await finished(pilot, messages)
         await send(pilot, "/clear")
         await pilot.pause()
-        assert not app.query_one(Transcript).children and app.conversation == []
+        assert not app.query_one(Transcript).children and app.session.conversation == []
         await pilot.press("up")
         assert app.query_one(ChatInput).value == "/clear"
         await pilot.press("up", "up")
@@ -280,8 +280,8 @@ async def test_history_continues_after_a_restart():
     second = demo_app()
     async with second.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
-        assert second.plot.history is second.history
-        assert second.history.series(300.0, time.time())["requests"]  # before any call
+        assert second.plot.history is second.session.history
+        assert second.session.history.series(300.0, time.time())["requests"]  # before any call
 
 
 async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
@@ -297,7 +297,7 @@ async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
         await wait_until(pilot, lambda: "in memory only" in log_text(app))
         await send(pilot, "still works?")
         (record,) = await finished(pilot, messages)
-        assert record.ok and app.history.version > 0
+        assert record.ok and app.session.history.version > 0
     assert path.read_bytes() == b"definitely not sqlite " * 50
 
 
@@ -315,7 +315,7 @@ async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
         await send(pilot, "second")
         await finished(pilot, messages, count=2)
         await wait_until(pilot, lambda: not app.answering(), what="the answer to end")
-        roles = [(m["role"], m["content"][:6]) for m in app.conversation]
+        roles = [(m["role"], m["content"][:6]) for m in app.session.conversation]
         assert roles[0] == ("user", "first") and roles[2] == ("user", "second")
         assert [r for r, _ in roles] == ["user", "assistant"] * 2
 

@@ -39,7 +39,7 @@ async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") ->
 
 
 async def ready(pilot) -> None:
-    await wait_until(pilot, lambda: pilot.app.client is not None, what="the client")
+    await wait_until(pilot, lambda: pilot.app.session.client is not None, what="the client")
 
 
 async def send(pilot, text: str, when_free: bool = True) -> None:

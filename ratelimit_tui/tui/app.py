@@ -41,8 +41,8 @@ from ratelimit_tui.core.events import (
 )
 from ratelimit_tui.core.format import call_line, compact_duration, count, countdown_text, plural
 from ratelimit_tui.core.history import QuotaHistory
-from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
-from ratelimit_tui.core.status import ConnectionFacts, connection_state, stale_after
+from ratelimit_tui.core.quota import RETRY_AFTER
+from ratelimit_tui.core.status import connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.messages import (
     CallFinished,
@@ -53,12 +53,17 @@ from ratelimit_tui.tui.messages import (
     RetryWaiting,
     StartupFailed,
 )
+from ratelimit_tui.tui.overview import OverviewScreen
+from ratelimit_tui.tui.session import EndpointSession
 from ratelimit_tui.tui.widgets.chat import ChatPanel
 from ratelimit_tui.tui.widgets.gauges import QuotaPanel
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
+
+
+FULL_VIEW_ACTIONS = ("toggle_headers", "cycle_window", "probe", "cancel")  # of one endpoint
 
 
 class RateLimitApp(App[None]):
@@ -70,42 +75,44 @@ class RateLimitApp(App[None]):
         Binding("f1", "help", "Help"),
         Binding("f2", "toggle_headers", "Headers"),
         Binding("f3", "cycle_window", "Window"),
+        Binding("f4", "overview", "Endpoints"),
         Binding("f5", "probe", "Probe"),
+        Binding("f6", "compare", "Compare"),
         Binding("escape", "cancel", "Cancel"),
     ]  # Ctrl+Q quits (Textual's own binding); no plain letter does: the input has the focus
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time,
+    def __init__(self, settings: Settings | list[Settings], *,
+                 clock: Callable[[], float] = time.time,
                  timer: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, sim_config=None,
                  tick_s: float = 1.0) -> None:
+        """`settings`: one endpoint's, or several, which the overview lists."""
         super().__init__()
-        self.settings = settings
+        endpoints = settings if isinstance(settings, list) else [settings]
+        self.sessions = {s.name: EndpointSession(s) for s in endpoints}
+        self.session = self.sessions[endpoints[0].name]  # the endpoint the full view shows
+        self.several = len(endpoints) > 1
+        self.compare = QuotaHistory()  # each endpoint's binding share: the plot's overlay
+        self.comparing = False
         self.clock, self.timer, self.sleep = clock, timer, sleep
         self.sim_config = sim_config
         self.tick_s = tick_s
-        self.history = QuotaHistory()
-        self.client = None  # QuotaClient, once the SDK is loaded
         self.sim = None  # EmbeddedSimulator in demo mode
         self.store = None  # HistoryStore, unless the file cannot be used
         self.closing = False
-        self.model = settings.model
-        self.poll_s = settings.poll_s
-        self.conversation: list[dict[str, str]] = []  # questions and answers, in pairs
         self.pending: str | None = None  # a message typed before the client was ready
-        self.quota = QuotaState()  # as the latest QuotaUpdated carried it
-        self.facts = ConnectionFacts(poll_s=self.poll_s)  # what the status line is derived from
-        self.last_observed: ResponseObserved | None = None
-        self.last_latency_s: float | None = None  # of the call whose response is last_observed
-        self.headerless = False  # the last response had no rate-limit headers
         self._redraw_pending = False
-        self.poll_state: tuple | None = None  # (outcome, status) of the failing polls, logged
-        self.dialect: str | None = None
-        self.unreadable_logged: list[str] | None = None  # the bucket ids last said unreadable
+        self._overview_pending = False
         self._ticker: Timer | None = None
         self._stale_timer: Timer | None = None
         self._plot_timer: Timer | None = None
         self.metrics_book = None  # --metrics: what /metrics serves, fed by the client's events
         self.metrics_server = None
+
+    @property
+    def settings(self) -> Settings:
+        """The shown endpoint's settings (the global ones are every endpoint's)."""
+        return self.session.settings
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -115,10 +122,11 @@ class RateLimitApp(App[None]):
         self.status = StatusLine()
         self.quota_panel = QuotaPanel(self.clock)
         self.chat = ChatPanel()
-        self.plot = HistoryPlot(self.history, self.clock)
-        self.plot.poll_s = self.poll_s
+        self.plot = HistoryPlot(self.session.history, self.clock)
+        self.plot.poll_s = self.session.poll_s
         self.events = EventLog(self.clock)
-        self.last_response = LastResponse(endpoint_of(self.settings).secrets)
+        self.last_response = LastResponse(tuple(
+            secret for s in self.sessions.values() for secret in endpoint_of(s.settings).secrets))
         yield self.status
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -149,11 +157,14 @@ class RateLimitApp(App[None]):
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
                             "yellow")
         self.start_client()
+        if self.several:
+            self.action_overview()
         if self.settings.metrics:
             from ratelimit_tui.metrics.book import MetricsBook
 
             self.metrics_book = MetricsBook()
-            self.metrics_book.add_endpoint(self.settings.name, self.settings.key_fingerprint())
+            for session in self.sessions.values():
+                self.metrics_book.add_endpoint(session.name, session.settings.key_fingerprint())
             self.start_metrics(self.metrics_book)
 
     @work(thread=True, exclusive=True, group="metrics")
@@ -183,17 +194,18 @@ class RateLimitApp(App[None]):
     @work(thread=True, exclusive=True, group="startup")
     def start_client(self) -> None:
         """Load the SDK (about 0.4 s of imports) and start the simulator, off the UI thread."""
+        base_urls = {name: s.settings.base_url for name, s in self.sessions.items()}
         try:
             import ratelimit_tui.core.client  # noqa: F401
 
-            base_url = self.settings.base_url
-            if self.settings.demo:
+            if any(s.settings.demo for s in self.sessions.values()):
                 from ratelimit_tui.sim.embedded import EmbeddedSimulator
                 from ratelimit_tui.sim.server import demo_config
 
                 self.sim_config = self.sim_config or demo_config()
                 self.sim = EmbeddedSimulator(self.sim_config).start()
-                base_url = self.sim.base_url
+                base_urls.update({name: self.sim.base_url for name, s in self.sessions.items()
+                                  if s.settings.demo})
         except Exception as exc:  # a port, an import: say what, keep running
             self.post_message(StartupFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -204,13 +216,13 @@ class RateLimitApp(App[None]):
             if self.sim is not None:
                 self.sim.stop()
             return
-        self.post_message(ClientReady(base_url, store, loaded, error))
+        self.post_message(ClientReady(base_urls, store, loaded, error))
 
     def open_history(self) -> tuple:
-        """(store, the plot's history so far, error), opened in the start-up thread. Any
-        failure leaves the dashboard on its in-memory history."""
+        """(store, each endpoint's plot history so far, error), opened in the start-up thread.
+        Any failure leaves the dashboard on its in-memory history."""
         if not self.settings.history:
-            return None, None, None
+            return None, {}, None
         from ratelimit_tui.core.store import HistoryStore, StoreError, load_recent
         from ratelimit_tui.locations import history_db
 
@@ -219,61 +231,72 @@ class RateLimitApp(App[None]):
         try:
             store = HistoryStore(path, retention_days=self.settings.retention_days,
                                  on_error=lambda text: self.post_message(HistoryProblem(text)))
-            loaded = load_recent(path, history_endpoint(self.settings),
-                                 self.settings.key_fingerprint(), self.clock())
+            loaded = {name: load_recent(path, history_endpoint(s.settings),
+                                        s.settings.key_fingerprint(), self.clock())
+                      for name, s in self.sessions.items()}
         except (StoreError, OSError) as exc:
             if store is not None:
                 store.close()
-            return None, None, str(exc)
+            return None, {}, str(exc)
         return store, loaded, None
 
     def on_client_ready(self, message: ClientReady) -> None:
         from ratelimit_tui.core.client import QuotaClient
 
         self.store = message.store
-        if message.history is not None:  # no call has been made yet: nothing to merge
-            self.history = self.plot.history = message.history
-            self.schedule_plot()
+        for name, history in message.histories.items():  # no call was made yet: no merging
+            self.sessions[name].history = history
+        self.plot.show(self.compare if self.comparing else self.session.history)
         if message.store_error:
             self.events.add(f"history: {message.store_error}; keeping it in memory only",
                             "yellow")
-        self.client = QuotaClient(endpoint_of(self.settings, message.base_url), self.model,
-                                  self.settings.probe_model, on_event=self.client_event,
-                                  clock=self.clock, timer=self.timer, sleep=self.sleep)
-        if self.settings.demo:
-            config = self.sim_config
-            teammates = (f", with {plural(config.teammates, 'simulated teammate')} sharing its "
-                         "quota" if config.teammates else "")
-            self.chat.transcript.add_note(
-                "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
-                f"running inside it{teammates}. To watch your real quota, set OPENAI_API_KEY and "
-                "run ratelimit-tui (or pass --base-url for another OpenAI-compatible endpoint).")
-            self.events.add(f"demo: the built-in simulator is serving ({config.limits.rpm} "
-                            f"requests/min, {count(config.limits.tpm)} tokens/min)")
-        else:
-            self.events.add(f"endpoint {self.client.endpoint.host}")
-            if self.client.endpoint.credentials_removed:
-                self.events.add(CREDENTIALS_NOTE, "yellow")
-        self.facts = replace(self.facts, ready=True)
+        for name, session in self.sessions.items():
+            session.client = QuotaClient(
+                endpoint_of(session.settings, message.base_urls[name]), session.model,
+                session.settings.probe_model, clock=self.clock, timer=self.timer,
+                sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event))
+            session.facts = replace(session.facts, ready=True)
+            if session.settings.demo:
+                self.introduce_demo()
+            else:
+                self.log_line(session, f"endpoint {session.client.endpoint.host}")
+                if session.client.endpoint.credentials_removed:
+                    self.log_line(session, CREDENTIALS_NOTE, "yellow")
+            if session.poll_s:
+                self.poll(session)
         self.refresh_status()
-        if self.poll_s:
-            self.poll()
+        self.schedule_overview()
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
+
+    def introduce_demo(self) -> None:
+        config = self.sim_config
+        teammates = (f", with {plural(config.teammates, 'simulated teammate')} sharing its "
+                     "quota" if config.teammates else "")
+        self.chat.transcript.add_note(
+            "Demo mode: this dashboard is talking to a simulated OpenAI-compatible API "
+            f"running inside it{teammates}. To watch your real quota, set OPENAI_API_KEY and "
+            "run ratelimit-tui (or pass --base-url for another OpenAI-compatible endpoint).")
+        self.events.add(f"demo: the built-in simulator is serving ({config.limits.rpm} "
+                        f"requests/min, {count(config.limits.tpm)} tokens/min)")
+
+    def log_line(self, session: EndpointSession, text: str, style: str = "") -> None:
+        """An Events line about one endpoint: named, when there are several."""
+        self.events.add(f"{session.name}: {text}" if self.several else text, style)
 
     def on_history_problem(self, message: HistoryProblem) -> None:
         self.events.add(message.text, "yellow")
 
     def on_startup_failed(self, message: StartupFailed) -> None:
-        self.facts = replace(self.facts, startup_error=message.error)
+        self.session.facts = replace(self.session.facts, startup_error=message.error)
         self.events.add(f"could not start: {message.error}", "bold red")
         self.refresh_status()
 
     async def on_unmount(self) -> None:
         self.closing = True
-        if self.client is not None:
-            await self.client.aclose()
+        if self.session.client is not None:
+            await self.session.client.aclose()
         if self.store is not None:
             self.store.close()  # writes what is queued
         if self.sim is not None:
@@ -283,39 +306,33 @@ class RateLimitApp(App[None]):
 
     # --- the client's reports -> messages -> widgets ------------------------------------------
 
-    def client_event(self, event: Event) -> None:
+    def client_event(self, name: str, event: Event) -> None:
         if self.metrics_book is not None:
-            self.metrics_book.observe(self.settings.name, event)
+            self.metrics_book.observe(name, event)
         if isinstance(event, ResponseObserved):
-            self.post_message(QuotaUpdated(event))
+            self.post_message(QuotaUpdated(event, name))
         elif isinstance(event, RetryScheduled):
-            self.post_message(RetryWaiting(event))
+            self.post_message(RetryWaiting(event, name))
         elif isinstance(event, CallRecord):
-            self.post_message(CallFinished(event))
+            self.post_message(CallFinished(event, name))
 
     def on_quota_updated(self, message: QuotaUpdated) -> None:
+        session = self.sessions[message.endpoint]
         observed = message.observed
-        snap = observed.snapshot
-        now = self.clock()
-        self.quota, self.last_observed, self.last_latency_s = observed.quota, observed, None
-        self.facts = replace(self.facts, last_response_at=now)
-        self.dialect = snap.dialect or self.dialect
-        self.headerless = not snap.buckets
-        self.schedule_redraw()
-        for bucket in snap.buckets:
-            if bucket.fraction is not None:
-                self.history.add(snap.received_at, bucket.id, bucket.fraction)
-        if snap.throttled:
-            self.history.add_throttle(snap.received_at)
-        unreadable = snap.extras.get("unreadable")
-        if unreadable and unreadable != self.unreadable_logged:  # once per change, not per
-            self.events.add(  # response
-                f"unreadable rate-limit values for {', '.join(unreadable)} (sent, but not a "
-                "count or a delay any server can mean): the gauges keep their last known values",
-                "yellow")
-        if snap.buckets:
-            self.unreadable_logged = unreadable
-        self.schedule_plot()
+        unreadable = session.observe(observed, self.clock())
+        if unreadable:  # once per change, not per response
+            self.log_line(session, f"unreadable rate-limit values for {', '.join(unreadable)} "
+                          "(sent, but not a count or a delay any server can mean): the gauges "
+                          "keep their last known values", "yellow")
+        binding = observed.quota.binding(observed.snapshot.received_at)
+        if binding is not None and binding.bucket.fraction is not None:
+            self.compare.add(observed.snapshot.received_at, session.name,
+                             binding.bucket.fraction)
+        if session is self.session:
+            self.schedule_redraw()
+        if session is self.session or self.comparing:
+            self.schedule_plot()
+        self.schedule_overview()
 
     def schedule_redraw(self) -> None:
         """Coalesce a burst of news into one redraw of what it changes: 200 responses in a
@@ -327,9 +344,9 @@ class RateLimitApp(App[None]):
     def redraw_news(self) -> None:
         self._redraw_pending = False
         now = self.clock()
-        self.quota_panel.show(self.quota, now, headerless=self.headerless)
-        if self.last_response.display and self.last_observed is not None:
-            self.last_response.show(self.last_observed, self.last_latency_s)
+        self.quota_panel.show(self.session.quota, now, headerless=self.session.headerless)
+        if self.last_response.display and self.session.last_observed is not None:
+            self.last_response.show(self.session.last_observed, self.session.last_latency_s)
         self.arm_stale_timer()
         self.refresh_status()
         self.wake_ticker()
@@ -338,50 +355,63 @@ class RateLimitApp(App[None]):
         """Redraw the status line when, with no news, it turns stale."""
         if self._stale_timer is not None:
             self._stale_timer.stop()
-        last = self.facts.last_response_at
+        last = self.session.facts.last_response_at
         if last is not None:
-            due = last + stale_after(self.poll_s) - self.clock()
+            due = last + stale_after(self.session.poll_s) - self.clock()
             self._stale_timer = self.set_timer(max(0.0, due) + 0.5, self.refresh_status)
 
     def on_retry_waiting(self, message: RetryWaiting) -> None:
+        session = self.sessions[message.endpoint]
         retry = message.retry  # only chats retry: probes and bursts make one attempt
-        self.facts = replace(self.facts, retry_until=self.clock() + retry.wait_s)
-        self.events.add(f"retrying in {countdown_text(retry.wait_s)} (attempt "
-                        f"{retry.attempt}, Esc cancels) after {retry.reason}", "yellow")
+        session.facts = replace(session.facts, retry_until=self.clock() + retry.wait_s)
+        self.log_line(session, f"retrying in {countdown_text(retry.wait_s)} (attempt "
+                      f"{retry.attempt}, Esc cancels) after {retry.reason}", "yellow")
         self.refresh_status()
+        self.schedule_overview()
         self.wake_ticker()
 
     def on_call_finished(self, message: CallFinished) -> None:
         """Every call, whoever made it: into the history, and into the connection state (the
         worker that made the call shows its own result)."""
+        session = self.sessions[message.endpoint]
         record = message.record
         if self.store is not None:
-            self.store.add(record, history_endpoint(self.settings),
-                           self.settings.key_fingerprint())
+            self.store.add(record, history_endpoint(session.settings),
+                           session.settings.key_fingerprint())
+        facts = session.facts
         if record.outcome.broken:
-            self.facts = replace(self.facts, failure=record.error)
+            facts = replace(facts, failure=record.error)
         elif record.outcome != Outcome.CANCELLED:
-            self.facts = replace(self.facts, failure=None)
+            facts = replace(facts, failure=None)
         if record.kind == CallKind.CHAT:
-            self.facts = replace(self.facts, retry_until=None)
-        observed = self.last_observed
+            facts = replace(facts, retry_until=None)
+        session.facts = facts
+        observed = session.last_observed
         if observed is not None and observed.request_id == record.request_id:
-            self.last_latency_s = record.latency_s  # the same call's total, for F2
-        self.schedule_redraw()
+            session.last_latency_s = record.latency_s  # the same call's total, for F2
+        if session is self.session:
+            self.schedule_redraw()
+        self.schedule_overview()
 
     # --- time ---------------------------------------------------------------------------------
 
     def tick(self) -> None:
+        """The one timer behind every countdown, however many endpoints there are."""
         if isinstance(self.screen, ModalScreen):
             return  # refreshing under a modal repaints the whole screen every tick
         now = self.clock()
-        self.quota_panel.tick()
-        self.refresh_status()
+        if isinstance(self.screen, OverviewScreen):
+            self.redraw_overview()
+        else:
+            self.quota_panel.tick()
+            self.refresh_status()
         if not self.needs_tick(now):
             self._ticker.pause()  # nothing on screen changes with time: stop waking up
 
     def needs_tick(self, now: float) -> bool:
-        retry_until = self.facts.retry_until
+        if isinstance(self.screen, OverviewScreen):
+            return any(s.needs_tick(now) for s in self.sessions.values())
+        retry_until = self.session.facts.retry_until
         return (retry_until is not None and retry_until > now) or self.quota_panel.needs_tick(now)
 
     def wake_ticker(self) -> None:
@@ -392,15 +422,30 @@ class RateLimitApp(App[None]):
 
     def refresh_status(self) -> None:
         now = self.clock()
-        retry_until = self.facts.retry_until
+        retry_until = self.session.facts.retry_until
         retry_in = retry_until - now if retry_until is not None and retry_until > now else None
-        endpoint = "demo (simulated API)" if self.settings.demo else (
-            self.client.endpoint.host if self.client else endpoint_of(self.settings).host)
-        if self.settings.name != DEFAULT_ENDPOINT:  # as the config file names it
-            endpoint = f"{self.settings.name} ({endpoint})"
-        self.status.show(endpoint=endpoint, model=self.model, dialect=self.dialect,
-                         state=connection_state(self.facts, now), poll_s=self.poll_s,
-                         retry_in=retry_in)
+        endpoint = self.session.host
+        if self.session.name != DEFAULT_ENDPOINT:  # as the config file names it
+            endpoint = f"{self.session.name} ({endpoint})"
+        self.status.show(endpoint=endpoint, model=self.session.model,
+                         dialect=self.session.dialect,
+                         state=connection_state(self.session.facts, now),
+                         poll_s=self.session.poll_s, retry_in=retry_in)
+
+    def schedule_overview(self) -> None:
+        """Coalesced like the full view's redraw; only while the overview is on screen."""
+        if self.several and not self._overview_pending and isinstance(self.screen,
+                                                                      OverviewScreen):
+            self._overview_pending = True
+            self.call_later(self.redraw_overview)
+
+    def redraw_overview(self) -> None:
+        self._overview_pending = False
+        if isinstance(self.screen, OverviewScreen):
+            now = self.clock()
+            self.screen.show([s.summary(now) for s in self.sessions.values()],
+                             self.compare, now)
+            self.wake_ticker()
 
     def schedule_plot(self) -> None:
         """Coalesce a burst of responses into one redraw."""
@@ -436,7 +481,7 @@ class RateLimitApp(App[None]):
             self.run_command(command)
             return
         self.chat.transcript.add_user(text)
-        if self.client is None:
+        if self.session.client is None:
             self.pending = text
             self.chat.transcript.add_note("connecting... the message goes out when ready")
             return
@@ -445,77 +490,83 @@ class RateLimitApp(App[None]):
     def answering(self) -> bool:
         return any(w.group == "chat" and w.is_running for w in self.workers)
 
-    def warn_if_full(self) -> None:
+    def warn_if_full(self, session: EndpointSession) -> None:
         """Before a question: say so when the known limits have no room for one more request
         (the token cost of a chat answer is not known beforehand, so only requests count)."""
-        fit = self.quota.fits(0, self.clock())
+        fit = session.quota.fits(0, self.clock())
         if fit.ok or not fit.wait_s:
             return
         wait = compact_duration(fit.wait_s)
         if fit.blocking == RETRY_AFTER:
-            self.events.add(f"the last response asked to wait {wait} more: expect a refusal "
-                            "and a retry", "yellow")
+            self.log_line(session, f"the last response asked to wait {wait} more: expect a "
+                          "refusal and a retry", "yellow")
         else:
-            self.events.add(f"{fit.blocking} has no room yet: expect a 429 and a wait of about "
-                            f"{wait}", "yellow")
+            self.log_line(session, f"{fit.blocking} has no room yet: expect a 429 and a wait "
+                          f"of about {wait}", "yellow")
 
     @work(exclusive=True, group="chat")
     async def send_chat(self, text: str) -> None:
-        """Ask, stream the answer into its own widget, finish it with its own call's record."""
-        self.warn_if_full()
+        """Ask, stream the answer into its own widget, finish it with its own call's record.
+        The endpoint shown when it was sent gets it, and keeps the conversation."""
+        session = self.session
+        self.warn_if_full(session)
         question = {"role": "user", "content": text}
         answer = await self.chat.transcript.add_answer()
         started = self.timer()
         try:
-            record = await self.client.chat(
-                [*self.conversation[-(MAX_CONTEXT - 2):], question], model=self.model,
-                stream=self.settings.stream,
-                on_text=answer.write if self.settings.stream else None)
+            record = await session.client.chat(
+                [*session.conversation[-(MAX_CONTEXT - 2):], question], model=session.model,
+                stream=session.settings.stream,
+                on_text=answer.write if session.settings.stream else None)
         except asyncio.CancelledError:
             await answer.cancelled(self.timer() - started)
             raise
         await answer.finish(record)
         if record.ok and record.text:  # question and answer, in order
-            self.conversation += [question, {"role": "assistant", "content": record.text}]
-            del self.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
+            session.conversation += [question, {"role": "assistant", "content": record.text}]
+            del session.conversation[:-MAX_CONTEXT]  # what is never sent again is not kept
         elif not record.ok:
-            self.events.add(f"chat: {record.error}", "bold red")
+            self.log_line(session, f"chat: {record.error}", "bold red")
 
-    @work(exclusive=True, group="poll")
-    async def poll(self) -> None:
-        await self.client.poll_forever(self.poll_s, on_record=self.polled)
+    def poll(self, session: EndpointSession) -> None:
+        """Poll one endpoint on its own schedule until cancelled, as `watch` does."""
+        self.run_worker(session.client.poll_forever(
+            session.poll_s, on_record=lambda record: self.polled(session, record)),
+            group=f"poll:{session.name}", exclusive=True)
 
-    def polled(self, record: CallRecord) -> None:
+    def polled(self, session: EndpointSession, record: CallRecord) -> None:
         """A poll's refusal goes in the log once, and its end once: not once per poll (the
         server's words may change from one poll to the next; the outcome is what counts)."""
         state = None if record.ok else (record.outcome, record.status)
-        if state == self.poll_state:
+        if state == session.poll_state:
             return
         if state is not None:
             colour = "yellow" if record.outcome == Outcome.RATE_LIMITED else "red"
-            self.events.add(f"polling: {record.error}", colour)
-        elif self.poll_state is not None:
-            self.events.add(f"polling works again: {call_line(record)}", "green")
-        self.poll_state = state
+            self.log_line(session, f"polling: {record.error}", colour)
+        elif session.poll_state is not None:
+            self.log_line(session, f"polling works again: {call_line(record)}", "green")
+        session.poll_state = state
 
     @work(group="probe")
     async def probe_now(self) -> None:
-        record = await self.client.probe(model=self.settings.probe_model or self.model)
-        self.events.add(f"probe: {call_line(record)}", "" if record.ok else "red")
+        session = self.session  # the one shown when F5 was pressed, whatever is shown next
+        record = await session.client.probe(
+            model=session.settings.probe_model or session.model)
+        self.log_line(session, f"probe: {call_line(record)}", "" if record.ok else "red")
 
     @work(group="burst")
     async def burst(self, calls: int) -> None:
-        log = self.events
+        session = self.session
         from ratelimit_tui.core.client import MAX_CONNECTIONS  # loaded: the client exists
 
         pace = f", {MAX_CONNECTIONS} at a time" if calls > MAX_CONNECTIONS else " at once"
-        log.add(f"burst: {plural(calls, 'minimal call')}{pace}")
+        self.log_line(session, f"burst: {plural(calls, 'minimal call')}{pace}")
         gate = asyncio.Semaphore(MAX_CONNECTIONS)  # a call is built only when it can go out
 
         async def one() -> CallRecord:
             async with gate:
-                return await self.client.probe(model=self.settings.probe_model or self.model,
-                                               kind=CallKind.BURST)
+                return await session.client.probe(
+                    model=session.settings.probe_model or session.model, kind=CallKind.BURST)
 
         records = await asyncio.gather(*(one() for _ in range(calls)))
         outcomes = Counter(r.outcome for r in records)
@@ -523,7 +574,8 @@ class RateLimitApp(App[None]):
         if throttled := outcomes.pop(Outcome.RATE_LIMITED, 0):
             parts.append(f"{throttled}× 429")
         parts += [f"{n} {outcome.text}" for outcome, n in outcomes.most_common()]
-        log.add(f"burst of {calls}: {', '.join(parts)}", "yellow" if throttled else "")
+        self.log_line(session, f"burst of {calls}: {', '.join(parts)}",
+                      "yellow" if throttled else "")
 
     def run_command(self, command: Command) -> None:
         log = self.events
@@ -532,31 +584,31 @@ class RateLimitApp(App[None]):
         elif command.name == "clear":
             self.workers.cancel_group(self, "chat")
             self.chat.transcript.remove_children()
-            self.conversation.clear()
+            self.session.conversation.clear()
         elif command.name == "model":
-            self.model = command.arg
-            if self.client is not None:
-                self.client.model = command.arg
-            log.add(f"model: {command.arg}")
+            self.session.model = command.arg
+            if self.session.client is not None:
+                self.session.client.model = command.arg
+            self.log_line(self.session, f"model: {command.arg}")
             self.refresh_status()
         elif command.name == "poll":
             try:
-                self.poll_s = parse_poll(command.arg, "/poll")
+                self.session.poll_s = parse_poll(command.arg, "/poll")
             except ConfigError as exc:
                 log.add(str(exc), "red")
                 return
-            self.facts = replace(self.facts, poll_s=self.poll_s)
-            self.plot.poll_s = self.poll_s
-            self.poll_state = None  # a new series of polls: its first refusal is news
+            self.session.facts = replace(self.session.facts, poll_s=self.session.poll_s)
+            self.plot.poll_s = self.session.poll_s
+            self.session.poll_state = None  # a new series of polls: its first refusal is news
             self.arm_stale_timer()
-            self.workers.cancel_group(self, "poll")
-            if self.poll_s and self.client is not None:
-                self.poll()
-            log.add(f"polling every {compact_duration(self.poll_s)}" if self.poll_s
-                    else "polling off")
+            self.workers.cancel_group(self, f"poll:{self.session.name}")
+            if self.session.poll_s and self.session.client is not None:
+                self.poll(self.session)
+            self.log_line(self.session, f"polling every {compact_duration(self.session.poll_s)}"
+                          if self.session.poll_s else "polling off")
             self.refresh_status()
         elif command.name == "burst":
-            if self.client is None:
+            if self.session.client is None:
                 log.add("not connected yet", "red")
             else:
                 self.burst(int(command.arg))
@@ -574,14 +626,57 @@ class RateLimitApp(App[None]):
         panel.display = not panel.display
         self.events.display = not panel.display
         self.screen.set_class(panel.display, "-headers")  # the layout makes room for it
-        if panel.display and self.last_observed is not None:
-            panel.show(self.last_observed)
+        if panel.display and self.session.last_observed is not None:
+            panel.show(self.session.last_observed)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "overview":
+            return self.several and not isinstance(self.screen, OverviewScreen)
+        if action == "compare":
+            return self.several  # one endpoint: nothing to compare, not in the footer
+        if action in FULL_VIEW_ACTIONS:
+            return not isinstance(self.screen, OverviewScreen)
+        return True
+
+    def action_overview(self) -> None:
+        if not isinstance(self.screen, OverviewScreen):
+            self.push_screen(OverviewScreen(list(self.sessions)))
+            self.redraw_overview()
+
+    def on_overview_screen_chosen(self, message: OverviewScreen.Chosen) -> None:
+        self.pop_screen()
+        self.select(message.endpoint)
+
+    def select(self, name: str) -> None:
+        """Show one endpoint in full: its gauges, status, history and headers; chat goes to
+        it. The Events log and the transcript stay: they say which endpoint each line is."""
+        session = self.sessions[name]
+        if session is not self.session:
+            self.session = session
+            self.quota_panel.reset()
+            self.last_response.clear()
+            self.plot.poll_s = session.poll_s
+            if not self.comparing:
+                self.plot.show(session.history)
+            self.chat.transcript.add_note(f"Now with {name} ({session.host}, model "
+                                          f"{session.model}): chat goes there.")
+        self.redraw_news()
+        self.refocus()
+
+    def action_compare(self) -> None:
+        """The plot overlays every endpoint's binding share, or goes back to this one's
+        buckets."""
+        self.comparing = not self.comparing
+        if self.comparing:
+            self.plot.show(self.compare, " · each endpoint's binding limit (F6)")
+        else:
+            self.plot.show(self.session.history)
 
     def action_cycle_window(self) -> None:
         self.plot.cycle_window()
 
     def action_probe(self) -> None:
-        if self.client is not None:
+        if self.session.client is not None:
             self.probe_now()
 
     def action_cancel(self) -> None:
@@ -589,7 +684,8 @@ class RateLimitApp(App[None]):
         for worker in cancelled:
             worker.cancel()
         if cancelled:
-            self.facts = replace(self.facts, retry_until=None)
+            for session in self.sessions.values():  # the chat's may be another than shown
+                session.facts = replace(session.facts, retry_until=None)
             self.events.add("cancelled by Esc")
             self.refresh_status()
 

@@ -10,34 +10,34 @@ from ratelimit_tui.core.events import CallRecord, ResponseObserved, RetrySchedul
 class QuotaUpdated(Message):
     """A response's headers arrived (at a stream's first byte, not its end)."""
 
-    def __init__(self, observed: ResponseObserved) -> None:
+    def __init__(self, observed: ResponseObserved, endpoint: str) -> None:
         super().__init__()
-        self.observed = observed
+        self.observed, self.endpoint = observed, endpoint
 
 
 class RetryWaiting(Message):
     """The client is about to wait before retrying; the wait can be cancelled with Esc."""
 
-    def __init__(self, retry: RetryScheduled) -> None:
+    def __init__(self, retry: RetryScheduled, endpoint: str) -> None:
         super().__init__()
-        self.retry = retry
+        self.retry, self.endpoint = retry, endpoint
 
 
 class CallFinished(Message):
-    def __init__(self, record: CallRecord) -> None:
+    def __init__(self, record: CallRecord, endpoint: str) -> None:
         super().__init__()
-        self.record = record
+        self.record, self.endpoint = record, endpoint
 
 
 class ClientReady(Message):
-    """The SDK is imported, in demo mode the simulator listens, and the stored history of this
-    endpoint is loaded (or `store_error` says why not)."""
+    """The SDK is imported, in demo mode the simulator listens, and the stored history of each
+    endpoint is loaded (or `store_error` says why not). Both by endpoint name."""
 
-    def __init__(self, base_url: str | None, store=None, history=None,
-                 store_error: str | None = None) -> None:
+    def __init__(self, base_urls: dict[str, str | None], store=None,
+                 histories: dict | None = None, store_error: str | None = None) -> None:
         super().__init__()
-        self.base_url = base_url
-        self.store, self.history, self.store_error = store, history, store_error
+        self.base_urls = base_urls
+        self.store, self.histories, self.store_error = store, histories or {}, store_error
 
 
 class HistoryProblem(Message):

@@ -53,6 +53,21 @@ def countdown(state: BucketState, now: float) -> str:
     return f"resets in {countdown_text(left)}"
 
 
+def shown_share(state: BucketState, now: float) -> float | None:
+    """The share left, of the count shown (9 / 20 is 45%, whatever the projection's
+    fraction): the figures beside each other agree."""
+    shown, _ = state.shown_remaining(now)
+    limit = state.bucket.limit
+    if shown is None or not limit:
+        return None
+    return max(0.0, min(1.0, shown / limit))
+
+
+def percent(share: float) -> str:
+    """Rounded down: 99.9 % left is not yet 100 %."""
+    return f"{math.floor(share * 100 + 1e-9)}%"
+
+
 def seen_note(state: BucketState, now: float) -> str | None:
     """What the server last said, and when, for a gauge that shows a projection (or a bucket
     the last response did not confirm): 'said 12, 41s ago' while the bucket refills (the
@@ -125,9 +140,10 @@ class BucketGauge(Widget):
         if fraction is None or projected is None:
             why = "no limit sent" if b.limit is None else "no remaining sent"
             return Text(f"n/a ({why})", style="dim")
-        shown, _ = state.shown_remaining(now)
-        share = max(0.0, min(1.0, (shown or 0) / b.limit)) if b.limit else projected
-        label = f" {math.floor(share * 100 + 1e-9):3d}%"  # of the count shown: 9 / 20 is 45%
+        share = shown_share(state, now)
+        if share is None:
+            share = projected
+        label = f" {percent(share):>4}"
         note = seen_note(state, now)
         if note and width - len(label) - len(note) - 2 >= 10:  # the bar keeps 10 cells
             label += f" · {note}"
@@ -194,6 +210,13 @@ class QuotaPanel(VerticalScroll):
                     self.mount(gauge, after=previous)
             gauge.show(bucket_state, binding is not None and binding is bucket_state)
             previous = gauge
+
+    def reset(self) -> None:
+        """Another endpoint is about to be shown: none of these gauges is one of its limits."""
+        for gauge in self.gauges.values():
+            gauge.remove()
+        self.gauges.clear()
+        self.state = None
 
     def _note(self, state: QuotaState, now: float) -> None:
         """A 429 that no gauge explains: say so, or the gauges would promise room that the

@@ -14,6 +14,10 @@ from ratelimit_tui.core.format import compact_duration, countdown_text, plural
 from ratelimit_tui.core.secret import Secret, redact_headers
 from ratelimit_tui.core.status import Connection
 
+STATE_COLOURS = {Connection.LIVE: "green", Connection.STALE: "yellow",
+                 Connection.RETRYING: "yellow", Connection.ERROR: "red",
+                 Connection.STARTING: "dim", Connection.UNCONFIRMED: "dim"}
+
 
 class StatusLine(Static):
     """Endpoint, model, dialect, connection state, polling, a pending retry."""
@@ -24,9 +28,6 @@ class StatusLine(Static):
     def show(self, *, endpoint: str, model: str, dialect: str | None, state: Connection,
              poll_s: float | None, retry_in: float | None) -> None:
         """`retry_in` is shown when the state is RETRYING."""
-        colours = {Connection.LIVE: "green", Connection.STALE: "yellow",
-                   Connection.RETRYING: "yellow", Connection.ERROR: "red",
-                   Connection.STARTING: "dim", Connection.UNCONFIRMED: "dim"}
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
         line.append(" ")  # the state first: at 60 columns the end of the line is cut off
@@ -34,7 +35,7 @@ class StatusLine(Static):
             line.append(f"● retrying in {countdown_text(retry_in)} (Esc cancels)",
                         style="bold yellow")
         else:
-            line.append(f"● {state}", style=colours.get(state, ""))
+            line.append(f"● {state}", style=STATE_COLOURS.get(state, ""))
         for part in (endpoint, model, dialect or "no rate-limit headers yet",
                      f"poll {compact_duration(poll_s)}" if poll_s else "poll off"):
             line.append(" │ ", style="dim")
@@ -74,6 +75,9 @@ class LastResponse(VerticalScroll):
 
     def compose(self):
         yield self.body
+
+    def clear(self) -> None:
+        self.body.update("No response yet.")
 
     def show(self, observed: ResponseObserved, latency_s: float | None = None) -> None:
         from rich.table import Table

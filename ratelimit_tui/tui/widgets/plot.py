@@ -33,13 +33,14 @@ class HistoryPlot(Container):
         self.frame: Frame | None = None  # what is drawn
         self.poll_s: float | None = None  # points come at least this often while polling
         self._colours: dict[str, str] = {}
+        self.subject = ""  # what the lines are, when not the buckets of one endpoint
         self._title()
 
     def compose(self):
         yield Static("loading the plot...", id="plot-loading")
 
     def _title(self) -> None:
-        self.border_title = f"History · {WINDOW_NAMES[self.window]} (F3)"
+        self.border_title = f"History · {WINDOW_NAMES[self.window]} (F3){self.subject}"
 
     def load(self) -> None:
         """Mount the plotext widget; called once the first frame is on screen."""
@@ -51,6 +52,14 @@ class HistoryPlot(Container):
         self.query_one("#plot-loading").remove()
         self.mount(self._plot)
         self.call_after_refresh(self.redraw)
+
+    def show(self, history: QuotaHistory, subject: str = "") -> None:
+        """Draw another history: another endpoint's, or every endpoint's binding share."""
+        self.history, self.subject = history, subject
+        self._drawn = None
+        self._colours.clear()
+        self._title()
+        self.redraw()
 
     def cycle_window(self) -> None:
         windows = list(WINDOWS)

@@ -1,0 +1,130 @@
+"""The overview of every endpoint: a compact row each with its binding limit, its countdown, a
+sparkline of the last minutes, its state and its last 429. Keys 1-9, Tab and Enter, or a
+click, open an endpoint's full view."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from ratelimit_tui.core.format import count
+from ratelimit_tui.core.history import QuotaHistory, downsample
+from ratelimit_tui.core.status import Connection
+from ratelimit_tui.tui.session import EndpointSummary
+from ratelimit_tui.tui.widgets.gauges import bucket_label, countdown, percent, shown_share
+from ratelimit_tui.tui.widgets.panels import STATE_COLOURS
+
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 16
+SPARK_WINDOW_S = 300.0
+
+
+def sparkline(history: QuotaHistory, name: str, now: float) -> str:
+    """The binding share of the last five minutes, lowest per cell; blank where no data."""
+    points = history.series(SPARK_WINDOW_S, now).get(name, [])
+    start = now - SPARK_WINDOW_S
+    cells = [" "] * SPARK_WIDTH
+    for t, share in downsample(points, start, now, SPARK_WIDTH):
+        cell = min(SPARK_WIDTH - 1, int((t - start) / SPARK_WINDOW_S * SPARK_WIDTH))
+        cells[cell] = SPARK[min(len(SPARK) - 1, int(share * len(SPARK)))]
+    return "".join(cells)
+
+
+class EndpointRow(Widget, can_focus=True):
+    """Two lines: who it is and how it is; the limit that binds, and the last minutes of it."""
+
+    def __init__(self, number: int, name: str) -> None:
+        super().__init__(classes="endpoint-row")
+        self.number, self.endpoint = number, name
+        self.summary: EndpointSummary | None = None
+        self.spark, self.now = "", 0.0
+
+    def show(self, summary: EndpointSummary, spark: str, now: float) -> None:
+        self.summary, self.spark, self.now = summary, spark, now
+        self.refresh()
+
+    def render(self) -> Text:
+        summary, now, width = self.summary, self.now, max(20, self.size.width)
+        if summary is None:
+            return Text(self.endpoint)
+        head = Text()
+        head.append(f"{self.number} " if self.number <= 9 else "  ", style="bold")
+        head.append(summary.name, style="bold")
+        head.append(f"  ● {summary.state}", style=STATE_COLOURS.get(summary.state, ""))
+        head.append(f"  {summary.host}", style="dim")
+        if summary.last_throttle_at is not None:  # a time, not an age: no tick to keep true
+            at = time.strftime("%H:%M:%S", time.localtime(summary.last_throttle_at))
+            head.append(f"  last 429 at {at}", style="yellow")
+        line = Text("  ")
+        binding = summary.binding
+        if binding is None:
+            line.append("no numbers: its calls fail" if summary.state == Connection.ERROR
+                        else "no rate-limit numbers yet", style="dim")
+        else:
+            shown, projected = binding.shown_remaining(now)
+            share = shown_share(binding, now)
+            line.append(f"{bucket_label(binding)} ")
+            line.append(f"{'~' if projected else ''}{count(shown)} / "
+                        f"{count(binding.bucket.limit)}", style="bold")
+            if share is not None:
+                line.append(f" {percent(share)}")
+            line.append(f"  {countdown(binding, now)}", style="dim")
+        room = width - SPARK_WIDTH - 1
+        line.truncate(room)
+        line.append(" " * (room - line.cell_len + 1))
+        line.append(self.spark, style="cyan")
+        head.truncate(width)
+        return Text("\n").join([head, line])
+
+    def on_click(self) -> None:
+        self.post_message(OverviewScreen.Chosen(self.endpoint))
+
+
+class OverviewScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("escape", "back", "Back"),
+        Binding("f6", "app.compare", "Compare"),
+        *(Binding(str(n), f"choose({n})", show=False) for n in range(1, 10)),
+    ]
+
+    class Chosen(Message):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__()
+            self.endpoint = endpoint
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(id="overview")
+        self.names = names
+        self.rows = [EndpointRow(n, name) for n, name in enumerate(names, 1)]
+
+    def compose(self) -> ComposeResult:
+        yield Static(" ratelimit-tui · every endpoint: 1-9, Tab and Enter, or a click opens one",
+                     id="overview-title")
+        with VerticalScroll(id="overview-rows"):
+            yield from self.rows
+        yield Footer()
+
+    def show(self, summaries: list[EndpointSummary], compare: QuotaHistory,
+             now: float) -> None:
+        for row, summary in zip(self.rows, summaries, strict=True):
+            row.show(summary, sparkline(compare, summary.name, now), now)
+
+    def action_choose(self, number: int) -> None:
+        if number <= len(self.names):
+            self.post_message(self.Chosen(self.names[number - 1]))
+
+    def action_open(self) -> None:
+        if isinstance(self.focused, EndpointRow):
+            self.post_message(self.Chosen(self.focused.endpoint))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
