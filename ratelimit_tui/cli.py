@@ -117,14 +117,14 @@ def build_parser():
     export.add_argument("--since", type=_span, metavar="SPAN",
                         help="only the last SPAN (90s, 15m, 1h, 7d; default: all)")
     export.add_argument("--format", choices=("csv", "json", "jsonl"), default="csv")
-    export.add_argument("--endpoint", metavar="ENDPOINT",
-                        help="only this endpoint: its URL, host[:port] as the status line shows "
-                        "it, or 'demo'")
-
     history = commands.add_parser(
         "history", help="sum up the stored calls: 429s, lowest remaining, busiest minute")
     history.add_argument("--since", type=_span, default=86400.0, metavar="SPAN",
                          help="the last SPAN (default: 24h)")
+    for stored in (export, history):
+        stored.add_argument("--endpoint", metavar="ENDPOINT",
+                            help="only this endpoint: its name in the config file, its URL, "
+                            "host[:port] as the status line shows it, or 'demo'")
 
     sim = commands.add_parser(
         "sim", help="serve the OpenAI-compatible simulator until Ctrl-C",
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "dashboard"
     given = [name for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS if name in vars(args)]
     takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "probe": ENDPOINT_FLAGS,
-             "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",)}  # its own filter
+             "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",),  # their own filter
+             "history": ("endpoint",)}
     stray = [name for name in given if name not in takes.get(command, ())]
     if stray:
         flags = ", ".join("--" + name.replace("_", "-") for name in stray)
@@ -302,7 +303,7 @@ def _run_export(args, parser) -> int:
 def _run_history(args, parser) -> int:
     from ratelimit_tui.commands import history
 
-    return history.summary(args.since)
+    return history.summary(args.since, args.endpoint)
 
 
 def _run_sim(args, parser) -> int:

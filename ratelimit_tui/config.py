@@ -304,6 +304,16 @@ def history_endpoint(settings: Settings) -> str:
     return "demo" if settings.demo else public_url(settings.base_url or OPENAI_URL)
 
 
+def stored_name(name: str, path: Path | None = None) -> str | None:
+    """How the history names the configured endpoint `name` (its URL without credentials),
+    None when the config file has no endpoint of that name. No key is needed to read it."""
+    config = read_config(path or config_file())
+    if name not in config.sections:
+        return None
+    values = with_provider(config.sections[name], f"{config.path} [endpoints.{name}]")
+    return public_url(values.get("base_url") or OPENAI_URL)
+
+
 def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:
     """The client's view of the settings (a local server may need no key: send a dummy)."""
     return Endpoint(base_url or settings.base_url, settings.api_key or Secret("sk-no-key"),

@@ -359,3 +359,15 @@ def test_the_writer_s_death_is_reported_and_later_calls_say_so(tmp_path, monkeyp
     store.add(record(1), "e", "k")
     store.close()
     assert len(problems) == 1  # said once, where the user looks
+
+
+def test_export_and_history_take_a_configured_endpoint_s_name(filled, tmp_path):
+    (tmp_path / "config.toml").write_text(  # the isolated fixture points the CLI here
+        '[endpoints.openai]\nprovider = "openai"\n[endpoints.groq]\nprovider = "groq"\n')
+    lines = run_cli("export", "--format", "jsonl", "--since", "1h", "--endpoint", "openai",
+                    data_dir=filled).stdout.splitlines()
+    assert len(lines) == 10  # no key needed to read what was stored
+    groq = run_cli("history", "--since", "1h", "--endpoint", "groq", data_dir=filled)
+    assert "no calls in the last 1h" in groq.stdout
+    openai = run_cli("history", "--since", "1h", "--endpoint", "openai", data_dir=filled)
+    assert "calls: 10 (10 chat)" in openai.stdout

@@ -20,6 +20,16 @@ BASE_FIELDS = ("time", "endpoint", "key_fp", "kind", "model", "outcome", "status
 
 
 def _calls(since_s: float | None, endpoint: str | None) -> list[dict[str, Any]] | None:
+    """The stored calls; `endpoint` is a config file's endpoint name, a URL, a host[:port] or
+    'demo'."""
+    if endpoint is not None:
+        from ratelimit_tui.config import ConfigError, stored_name
+
+        try:
+            endpoint = stored_name(endpoint) or endpoint
+        except ConfigError as exc:
+            print(f"ratelimit-tui: {exc}", file=sys.stderr)
+            return None
     path = history_db()
     if not path.exists():
         print(f"no history yet ({path} does not exist)", file=sys.stderr)
@@ -67,8 +77,8 @@ def _nested(call: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def summary(since_s: float, out: TextIO = sys.stdout) -> int:
-    calls = _calls(since_s, None)
+def summary(since_s: float, endpoint: str | None = None, out: TextIO = sys.stdout) -> int:
+    calls = _calls(since_s, endpoint)
     if calls is None:
         return 1
     if not calls:
