@@ -24,4 +24,18 @@ PORT=8791
   python3 "$TOOLS/tui_idle_cpu.py" --expect 'resets in [23]\d' --settle 1 --measure 20 \
     --env OPENAI_API_KEY=sk-bench --env RATELIMIT_TUI_DATA_DIR=/tmp/rlt-bench \
     -- "$BIN/ratelimit-tui" --base-url http://127.0.0.1:$PORT/v1 --poll 600 | tail -2
+  echo "# 10 endpoints (simulators in one other process): the overview's first frame vs hello-world"
+  CONFIG=$(mktemp -d)
+  coproc SIMS { "$BIN/python" benchmarks/sims.py 10 --rpm 2; }
+  for i in $(seq 0 9); do
+    read -r url <&"${SIMS[0]}"
+    printf '[endpoints.sim%s]\nbase_url = "%s"\npoll = 600\n' "$i" "$url" >> "$CONFIG/config.toml"
+  done
+  python3 "$TOOLS/tui_first_frame.py" --runs 11 --expect 'every endpoint' \
+    --env RATELIMIT_TUI_CONFIG="$CONFIG/config.toml" --env RATELIMIT_TUI_DATA_DIR="$CONFIG" \
+    --vs-expect HELLO-READY --vs "$BIN/python" "$TOOLS/hello_textual.py" -- "$BIN/ratelimit-tui" | tail -3
+  echo "# idle CPU, 10 endpoints, the overview's countdowns ticking (one timer), polls every 600 s"
+  python3 "$TOOLS/tui_idle_cpu.py" --expect 'resets in [23]\d' --settle 1 --measure 20 \
+    --env RATELIMIT_TUI_CONFIG="$CONFIG/config.toml" --env RATELIMIT_TUI_DATA_DIR="$CONFIG" \
+    -- "$BIN/ratelimit-tui" | tail -2
 } | tee "$OUT"

@@ -9,7 +9,8 @@
    fast as the simulators answer; resident memory after every 12,000 polls (with --trace,
    Python's own heap too, which tells a leak from the allocator keeping freed arenas).
 
-The 20 simulators live in one separate process (no latency, limits out of reach).
+The 20 simulators live in one separate process (benchmarks/sims.py: no latency, limits out of
+reach).
 
 usage: python benchmarks/bench_watch.py [--endpoints 20] [--seconds 30] [--polls 72000]
 (writes benchmarks/results/watch.json)
@@ -32,23 +33,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).parent
-SIMS = """
-import sys, threading
-from ratelimit_tui.sim.embedded import EmbeddedSimulator
-from ratelimit_tui.sim.limiter import Limits
-from ratelimit_tui.sim.server import SimConfig
-config = SimConfig(limits=Limits(rpm=100_000_000, tpm=1_000_000_000), latency_ms=0.0,
-                   tokens_per_s=0.0)
-sims = [EmbeddedSimulator(config).start() for _ in range(int(sys.argv[1]))]
-print(" ".join(s.base_url for s in sims), flush=True)
-sys.stdin.read()  # until the benchmark closes it
-"""
 
 
 def start_sims(count: int) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen([sys.executable, "-c", SIMS, str(count)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().split()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "sims.py"), str(count)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return proc, [proc.stdout.readline().strip() for _ in range(count)]
 
 
 def write_config(directory: Path, urls: list[str]) -> Path:

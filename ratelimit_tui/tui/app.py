@@ -145,6 +145,8 @@ class RateLimitApp(App[None]):
         self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
         self.refresh_status()
         self.chat.input.focus()
+        if self.several:  # the first frame is the overview, with no flash of one endpoint
+            self.action_overview()
         self.call_after_refresh(self.after_first_frame)
 
     def after_first_frame(self) -> None:
@@ -157,8 +159,6 @@ class RateLimitApp(App[None]):
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
                             "yellow")
         self.start_client()
-        if self.several:
-            self.action_overview()
         if self.settings.metrics:
             from ratelimit_tui.metrics.book import MetricsBook
 
