@@ -121,8 +121,9 @@ def build_parser():
         "history", help="sum up the stored calls: 429s, lowest remaining, busiest minute")
     history.add_argument("--since", type=_span, default=86400.0, metavar="SPAN",
                          help="the last SPAN (default: 24h)")
-    for stored in (export, history):
-        stored.add_argument("--endpoint", metavar="ENDPOINT",
+    for stored in (export, history):  # SUPPRESS: one given before the command stays
+        stored.add_argument("--endpoint", metavar="ENDPOINT", action="append",
+                            default=argparse.SUPPRESS,
                             help="only this endpoint: its name in the config file, its URL, "
                             "host[:port] as the status line shows it, or 'demo'")
 
@@ -159,6 +160,13 @@ def _settings(fail, **given):
         return load_settings({k: v for k, v in given.items() if v is not None})
     except ConfigError as exc:
         fail(str(exc))
+
+
+def _is_seconds(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
 
 
 def _listen(text: str) -> tuple[str, int] | None:
@@ -263,7 +271,14 @@ def _run_dashboard(args, parser) -> int:
 def _run_watch(args, parser) -> int:
     from ratelimit_tui.commands import watch
 
-    endpoints = _endpoints(**_where(vars(args)), poll_s=vars(args).get("poll"))
+    poll = vars(args).get("poll")
+    if poll is not None and not _is_seconds(poll):
+        parser.error(f"--poll {poll}: watch polls; give seconds (1 or more)")
+    endpoints = _endpoints(**_where(vars(args)), poll_s=poll)
+    if any(s.demo for s in endpoints) and not vars(args).get("demo"):
+        # Simulated numbers must never reach a team's Prometheus unasked.
+        parser.error("no endpoint configured and no API key: name endpoints in the config "
+                     "file, set OPENAI_API_KEY, or pass --demo to watch the built-in simulator")
     try:
         return watch.run(endpoints, args.listen, args.quiet)
     except KeyboardInterrupt:  # before the loop took over the signal
@@ -297,13 +312,20 @@ def _run_inspect(args, parser) -> int:
 def _run_export(args, parser) -> int:
     from ratelimit_tui.commands import history
 
-    return history.export(args.since, args.format, args.endpoint)
+    return history.export(args.since, args.format, _one_endpoint(args, parser))
 
 
 def _run_history(args, parser) -> int:
     from ratelimit_tui.commands import history
 
-    return history.summary(args.since, args.endpoint)
+    return history.summary(args.since, _one_endpoint(args, parser))
+
+
+def _one_endpoint(args, parser) -> str | None:
+    names = vars(args).get("endpoint") or [None]
+    if len(names) > 1:
+        parser.error(f"{args.command} reads one endpoint's calls, or every one's: name one")
+    return names[0]
 
 
 def _run_sim(args, parser) -> int:

@@ -108,21 +108,21 @@ def parse_poll(value: Any, where: str) -> float | None:
     return seconds or None
 
 
-def check_url(url: str, where: str) -> str:
-    """An endpoint's base URL, refused with a clear line when no HTTP client could use it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
-        raise ConfigError(f"{where}: base_url must be an http:// or https:// URL with a host, "
-                          f"not {public_url(url)!r}")
-    return url
-
-
-def _port_ok(parts) -> bool:
+def check_url(url: str, where: str) -> None:
+    """An endpoint's base URL, refused with a clear line when no HTTP client could use it. The
+    line shows the URL as written, but never its user:password@ or its query."""
+    parts = None
     try:
-        _ = parts.port
-    except ValueError:  # not a number, or out of range
-        return False
-    return True
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and parts.hostname and (
+            parts.port or True)  # .port raises on a port that is not a number, or too big
+    except ValueError:
+        usable = False
+    if not usable:
+        shown = "an unreadable URL" if parts is None else repr(
+            f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}")
+        raise ConfigError(f"{where}: base_url must be an http:// or https:// URL with a host, "
+                          f"not {shown}")
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,10 @@ def _endpoint(config: ConfigFile, name: str, flags: dict[str, Any],
     flags = with_provider(flags, "--provider")
     if name == DEFAULT_ENDPOINT:
         where = str(config.path)
-        values = {**with_provider(config.top, where), **from_env(env), **flags}
+        environment = from_env(env)
+        if "provider" in config.top:  # its key goes to its URL, not to OPENAI_BASE_URL's
+            environment.pop("base_url", None)
+        values = {**with_provider(config.top, where), **environment, **flags}
     elif name in config.sections:
         where = f"{config.path} [endpoints.{name}]"
         inherited = {k: v for k, v in config.top.items() if k not in _WHERE}

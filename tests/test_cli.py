@@ -98,6 +98,11 @@ def test_watch_says_what_is_wrong_in_one_line(tmp_path):
         result.stderr
     result = cli("watch", "--listen", "somewhere")
     assert result.returncode == 2 and "is not HOST:PORT" in result.stderr
+    config.unlink()  # nothing configured, no key: the simulator's numbers only when asked
+    result = cli("watch", "--listen", "0")
+    assert result.returncode == 2 and "pass --demo to watch the built-in simulator" in \
+        result.stderr
+    assert "give seconds" in cli("watch", "--poll", "off").stderr
 
 
 def test_watch_on_a_taken_port_and_into_head(run_sim, tmp_path):

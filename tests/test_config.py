@@ -111,7 +111,8 @@ def test_a_provider_fills_only_what_is_not_set(tmp_path):
     ("[endpoints.groq]\nprovider = \"groq\"\n", None,
      r"\[endpoints.groq\]: api_key_env: the variable GROQ_API_KEY is not set"),
     ("[endpoints.x]\nbase_url = \"ftp://h\"\n", None, r"\[endpoints.x\]: base_url must be"),
-    ("[endpoints.x]\nbase_url = \"https://u:pw@h:99999\"\n", None, "'https://h'"),
+    ("[endpoints.x]\nbase_url = \"https://u:pw@h:99999\"\n", None, "'https://h:99999'"),
+    ("[endpoints.x]\nbase_url = \"http://[::1\"\n", None, "not an unreadable URL"),
     ("[endpoints.x]\nprovider = \"acme\"\n", None, "unknown provider 'acme'"),
     ("[endpoints.az]\nprovider = \"azure\"\n", None, "YOUR-RESOURCE.openai.azure.com"),
     ("[endpoints.default]\nmodel = \"m\"\n", None, "not 'default'"),
@@ -125,6 +126,12 @@ def test_a_bad_section_names_itself_and_its_key(tmp_path, text, names, phrase):
     with pytest.raises(ConfigError, match=phrase) as caught:
         load_endpoints(names, {}, {}, write(tmp_path, text))
     assert "pw" not in str(caught.value)
+
+
+def test_a_provider_s_key_goes_only_to_the_provider(tmp_path):
+    path = write(tmp_path, 'provider = "groq"\n')
+    env = {"GROQ_API_KEY": "gsk_x", "OPENAI_BASE_URL": "http://somewhere-else:8000/v1"}
+    assert load_settings({}, env, path).base_url == "https://api.groq.com/openai/v1"
 
 
 def test_a_bad_url_from_a_flag_or_the_environment_is_named():

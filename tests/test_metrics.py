@@ -91,14 +91,17 @@ async def test_the_metrics_say_what_the_headers_said(run_sim, served, clock):
 
 async def test_429s_are_counted_and_the_wait_asked_is_kept(run_sim, served, clock):
     book, server = served
-    sim = run_sim(limits=Limits(rpm=2, tpm=10_000))
+    sim = run_sim(limits=Limits(rpm=2, tpm=10_000), clock=clock)
     client = client_for(book, "tight", sim.base_url, clock)
     try:
         records = [await client.probe() for _ in range(3)]
+        found = samples(scrape(server.url))
+        clock.advance(60)
+        later = await client.probe()
     finally:
         await client.aclose()
-    assert records[-1].status == 429
-    found = samples(scrape(server.url))
+    assert records[-1].status == 429 and later.status == 200
+    assert value(samples(scrape(server.url)), "ratelimit_retry_after_seconds") is None  # over
     assert value(found, "ratelimit_throttled_responses_total") == 1
     assert value(found, "ratelimit_calls_total", outcome="rate_limited") == 1
     assert value(found, "ratelimit_calls_total", outcome="ok") == 2

@@ -136,7 +136,8 @@ async def watch(endpoints: list[Settings], base_urls: dict[str, str | None], boo
             printer.poll(settings.name, record)
 
         task = asyncio.create_task(client.poll_forever(interval_of(settings), recorded))
-        task.add_done_callback(lambda done, name=settings.name: _died(done, name, printer))
+        task.add_done_callback(
+            lambda done, name=settings.name: _died(done, name, printer, book))
         tasks.append(task)
         where = "the built-in simulator" if settings.demo else endpoint.host
         printer.say(f"watching {settings.name} ({where}, {settings.probe_model or settings.model})"
@@ -151,10 +152,11 @@ async def watch(endpoints: list[Settings], base_urls: dict[str, str | None], boo
             await client.aclose()
 
 
-def _died(task: asyncio.Task, name: str, printer: Printer) -> None:
-    """A poller ends only when cancelled; anything else is a bug worth one line, and the other
-    endpoints go on."""
+def _died(task: asyncio.Task, name: str, printer: Printer, book: MetricsBook) -> None:
+    """A poller ends only when cancelled; anything else is a bug worth one line (its type
+    only: the text of an unknown error may quote a key), an endpoint marked down so that an
+    alert fires, and the other endpoints go on."""
     if not task.cancelled() and task.exception() is not None:
-        exc = task.exception()
-        printer.say(f"ratelimit-tui watch: {name} stopped polling: {type(exc).__name__}",
-                    sys.stderr)
+        book.down(name)
+        printer.say(f"ratelimit-tui watch: {name} stopped polling after an unexpected "
+                    f"{type(task.exception()).__name__}; ratelimit_up is 0", sys.stderr)

@@ -88,4 +88,6 @@ def call_line(record: CallRecord) -> str:
         return " · ".join([record.error, *parts])
     if snapshot is not None and not snapshot.buckets:
         parts.append("no rate-limit headers")
+    elif snapshot is not None and not buckets:
+        parts.append("rate-limit headers with no readable value")
     return " · ".join([f"{record.status} in {compact_duration(record.latency_s)}", *parts])

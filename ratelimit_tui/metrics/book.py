@@ -21,7 +21,7 @@ class EndpointFacts:
     quota: QuotaState = field(default_factory=QuotaState)
     calls: Mapping[str, int] = field(default_factory=dict)  # outcome -> calls; never mutated
     throttled: int = 0  # 429 responses, every attempt counted
-    retry_after_s: float | None = None  # the latest wait a response asked for
+    retry_after_s: float | None = None  # the wait the latest response asked for, if any
     last_response_at: float | None = None  # epoch seconds
     up: bool | None = None  # did the latest finished call get an answer; None before one
 
@@ -29,10 +29,10 @@ class EndpointFacts:
         """These facts with one more event."""
         if isinstance(event, ResponseObserved):
             snap = event.snapshot
-            asked = snap.longest_retry_after_s or snap.retry_after_s
+            asked = snap.longest_retry_after_s  # what the client waits: the longest spelling
             return replace(self, quota=event.quota, last_response_at=snap.received_at,
                            throttled=self.throttled + snap.throttled,
-                           retry_after_s=self.retry_after_s if asked is None else asked)
+                           retry_after_s=snap.retry_after_s if asked is None else asked)
         if isinstance(event, CallRecord):
             calls = {**self.calls, event.outcome: self.calls.get(event.outcome, 0) + 1}
             up = self.up if event.outcome == Outcome.CANCELLED else not event.outcome.broken
@@ -52,6 +52,11 @@ class MetricsBook:
     def observe(self, name: str, event: Event) -> None:
         with self._lock:
             self._facts[name] = self._facts[name].observed(event)
+
+    def down(self, name: str) -> None:
+        """Its poller stopped: nothing it says is current any more."""
+        with self._lock:
+            self._facts[name] = replace(self._facts[name], up=False)
 
     def facts(self) -> list[EndpointFacts]:
         with self._lock:

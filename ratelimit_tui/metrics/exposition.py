@@ -39,8 +39,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "ratelimit_calls": ("counter", "Calls that ended, by outcome (ok, rate_limited, "
                         "server_error, timeout, connection, ...)."),
     "ratelimit_throttled_responses": ("counter", "HTTP 429 responses, every attempt counted."),
-    "ratelimit_retry_after_seconds": ("gauge", "The latest wait a response asked for "
-                                      "(retry-after, its -ms form or the error body)."),
+    "ratelimit_retry_after_seconds": ("gauge", "The wait the latest response asked for (the "
+                                      "longest of retry-after, its -ms form and the error "
+                                      "body); absent when it asked none."),
     "ratelimit_up": ("gauge", "1 when the endpoint's latest call got an answer (a 429 "
                      "included), 0 while its calls fail."),
 }
