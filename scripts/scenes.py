@@ -68,8 +68,8 @@ def scene_app(deterministic: bool = True) -> RateLimitApp:
     return make_app(settings, clock=clock, sim_config=sim, **options)
 
 
-async def settle(pilot) -> None:
-    """Until the client is up, no call is running, and the screen has caught up."""
+async def settle(pilot, drawn: bool = True) -> None:
+    """Until the client is up, no call is running, and (`drawn`) the screen has caught up."""
     app = pilot.app
     await pilot.pause()  # a submitted line becomes a worker only once its message is handled
     deadline = time.monotonic() + 20
@@ -81,15 +81,16 @@ async def settle(pilot) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
         await asyncio.sleep(0.02)
-    await pilot.pause(0.3)  # the plot redraw is coalesced over 0.25 s
-    await pilot.pause()
+    if drawn:
+        await pilot.pause(0.3)  # the plot redraw is coalesced over 0.25 s
+        await pilot.pause()
 
 
-async def say(pilot, text: str) -> None:
+async def say(pilot, text: str, drawn: bool = True) -> None:
     chat_input = pilot.app.query_one("#chat-input")
     chat_input.value = text
     await chat_input.action_submit()
-    await settle(pilot)
+    await settle(pilot, drawn)
 
 
 async def history(pilot, minutes: int = 4) -> None:
@@ -97,7 +98,7 @@ async def history(pilot, minutes: int = 4) -> None:
     clock = pilot.app.clock
     for step in range(minutes * 4):
         clock.now += 15
-        await say(pilot, f"/burst {3 + (step * 7) % 9}")
+        await say(pilot, f"/burst {3 + (step * 7) % 9}", drawn=False)  # the last say draws
 
 
 async def start(pilot) -> None:
