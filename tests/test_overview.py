@@ -60,6 +60,9 @@ async def test_the_overview_lists_every_endpoint_and_a_key_opens_one(three):
         assert isinstance(app.screen, OverviewScreen)
         await pilot.press("tab", "tab", "tab", "enter")  # the third row
         assert app.session.name == "down" and not isinstance(app.screen, OverviewScreen)
+        await pilot.press("f4")
+        await pilot.click(".endpoint-row")  # the first
+        assert app.session.name == "alpha" and not isinstance(app.screen, OverviewScreen)
 
 
 async def test_the_plot_compares_every_endpoint_s_binding_share(three):

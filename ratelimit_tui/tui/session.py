@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ratelimit_tui.config import Settings
+from ratelimit_tui.config import Settings, endpoint_of
 from ratelimit_tui.core.events import ResponseObserved
 from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.core.quota import BucketState, QuotaState
@@ -70,8 +70,6 @@ class EndpointSession:
             return "demo (simulated API)"
         if self.client is not None:
             return self.client.endpoint.host
-        from ratelimit_tui.config import endpoint_of
-
         return endpoint_of(self.settings).host
 
 
