@@ -307,14 +307,23 @@ def history_endpoint(settings: Settings) -> str:
     return "demo" if settings.demo else public_url(settings.base_url or OPENAI_URL)
 
 
-def stored_name(name: str, path: Path | None = None) -> str | None:
-    """How the history names the configured endpoint `name` (its URL without credentials),
-    None when the config file has no endpoint of that name. No key is needed to read it."""
+def stored_name(name: str, env: Mapping[str, str] | None = None,
+                path: Path | None = None) -> tuple[str, str | None]:
+    """How the history names the configured endpoint `name`: its URL without credentials,
+    and its key's fingerprint when the key's variable is set (two keys on one URL are two
+    quotas). No key is needed to read what was stored; a name that is not configured is a
+    ConfigError."""
+    env = os.environ if env is None else env
     config = read_config(path or config_file())
     if name not in config.sections:
-        return None
+        known = ", ".join(config.endpoint_names()) or f"none: {config.path} names none"
+        raise ConfigError(f"no endpoint named {name!r} (configured: {known}); a URL or "
+                          "host[:port] works too")
     values = with_provider(config.sections[name], f"{config.path} [endpoints.{name}]")
-    return public_url(values.get("base_url") or OPENAI_URL)
+    key_env = _key_variable(name, values)
+    key = Secret(env[key_env].strip()) if key_env and env.get(key_env) else None
+    return (public_url(values.get("base_url") or OPENAI_URL),
+            key.fingerprint() if key else None)
 
 
 def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:

@@ -76,8 +76,8 @@ async def settle(pilot, drawn: bool = True) -> None:
     busy = ("chat", "burst", "probe")
     # Not finished, rather than running: a worker just created is still pending, and moving
     # the clock before it runs would stamp its responses with the next step's time.
-    while app.session.client is None or any(w.group in busy and not w.is_finished
-                                            for w in app.workers):
+    while app.session.client is None or any(
+            (w.group or "").split(":")[0] in busy and not w.is_finished for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
         await asyncio.sleep(0.02)

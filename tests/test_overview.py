@@ -97,3 +97,27 @@ async def test_one_endpoint_shows_no_overview(run_sim):
         await pilot.press("f4", "f6")  # nothing to list or compare
         assert not isinstance(app.screen, OverviewScreen) and not app.comparing
         assert "Endpoints" not in screen_text(app)
+
+
+def said(transcript) -> str:
+    return " ".join(str(child.render()) for child in transcript.children)
+
+
+async def test_a_chat_stuck_on_one_endpoint_holds_up_no_other(three):
+    app, _ = three
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_polls(pilot)
+        await pilot.press("3")  # down: every call a 500, retried after a wait that is held
+        await send(pilot, "are you there?")
+        await wait_until(pilot, lambda: app.sessions["down"].facts.retry_until is not None,
+                         what="down's retry")
+        await pilot.press("f4", "1")
+        await send(pilot, "hello alpha")  # not refused: down's answer is down's business
+        await wait_until(pilot, lambda: len(app.sessions["alpha"].conversation) == 2,
+                         what="alpha's answer")
+        assert "hello alpha" in said(app.transcripts["alpha"])
+        assert "hello alpha" not in said(app.transcripts["down"])
+        assert "are you there?" in said(app.transcripts["down"])
+        assert app.chat.border_title.startswith("Chat · alpha")
+        await pilot.press("escape")  # alpha has nothing running: down's retry goes on
+        assert app.sessions["down"].facts.retry_until is not None

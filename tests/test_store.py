@@ -371,3 +371,15 @@ def test_export_and_history_take_a_configured_endpoint_s_name(filled, tmp_path):
     assert "no calls in the last 1h" in groq.stdout
     openai = run_cli("history", "--since", "1h", "--endpoint", "openai", data_dir=filled)
     assert "calls: 10 (10 chat)" in openai.stdout
+
+
+def test_a_name_not_configured_is_an_error_and_a_name_means_its_key_too(filled, tmp_path,
+                                                                         monkeypatch):
+    (tmp_path / "config.toml").write_text(
+        '[endpoints.mine]\nprovider = "openai"\napi_key_env = "MY_KEY"\n')
+    typo = run_cli("history", "--endpoint", "mnie", data_dir=filled)
+    assert typo.returncode == 1 and "no endpoint named 'mnie' (configured: mine)" in \
+        typo.stderr
+    monkeypatch.setenv("MY_KEY", "sk-someone-else")  # not the key of the stored calls
+    other = run_cli("export", "--format", "jsonl", "--endpoint", "mine", data_dir=filled)
+    assert other.returncode == 0 and other.stdout == ""  # another key's quota: none of these

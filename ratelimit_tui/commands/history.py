@@ -22,11 +22,12 @@ BASE_FIELDS = ("time", "endpoint", "key_fp", "kind", "model", "outcome", "status
 def _calls(since_s: float | None, endpoint: str | None) -> list[dict[str, Any]] | None:
     """The stored calls; `endpoint` is a config file's endpoint name, a URL, a host[:port] or
     'demo'."""
-    if endpoint is not None:
+    key_fp = None
+    if endpoint is not None and _is_a_name(endpoint):
         from ratelimit_tui.config import ConfigError, stored_name
 
         try:
-            endpoint = stored_name(endpoint) or endpoint
+            endpoint, key_fp = stored_name(endpoint)
         except ConfigError as exc:
             print(f"ratelimit-tui: {exc}", file=sys.stderr)
             return None
@@ -36,10 +37,15 @@ def _calls(since_s: float | None, endpoint: str | None) -> list[dict[str, Any]] 
         return None
     since = time.time() - since_s if since_s else None
     try:
-        return list(read_calls(path, since, endpoint))
+        return list(read_calls(path, since, endpoint, key_fp))
     except StoreError as exc:
         print(f"ratelimit-tui: {exc}", file=sys.stderr)
         return None
+
+
+def _is_a_name(endpoint: str) -> bool:
+    """A config file's endpoint name, not a URL, a host[:port] or 'demo'."""
+    return endpoint not in ("demo", "localhost") and not any(c in endpoint for c in "/:.")
 
 
 def export(since_s: float | None, fmt: str, endpoint: str | None,

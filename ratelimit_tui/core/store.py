@@ -379,8 +379,8 @@ def matches_endpoint(stored: str, wanted: str) -> bool:
     return stored == wanted or host_of(stored) == wanted.rstrip("/")
 
 
-def read_calls(path: Path, since: float | None = None,
-               endpoint: str | None = None) -> Iterator[dict[str, Any]]:
+def read_calls(path: Path, since: float | None = None, endpoint: str | None = None,
+               key_fp: str | None = None) -> Iterator[dict[str, Any]]:
     connection = connect(path)
     connection.row_factory = sqlite3.Row
     query = f"SELECT {', '.join(COLUMNS)} FROM calls WHERE t >= ?"
@@ -391,6 +391,9 @@ def read_calls(path: Path, since: float | None = None,
             chosen = [e for e in stored if matches_endpoint(e, endpoint)]
             query += f" AND endpoint IN ({', '.join('?' * len(chosen))})"
             args += chosen
+        if key_fp:
+            query += " AND key_fp = ?"
+            args.append(key_fp)
         for row in connection.execute(query + " ORDER BY t", args):
             record = dict(row)
             record["buckets"] = json.loads(record["buckets"])

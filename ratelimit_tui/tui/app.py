@@ -55,7 +55,7 @@ from ratelimit_tui.tui.messages import (
 )
 from ratelimit_tui.tui.overview import OverviewScreen
 from ratelimit_tui.tui.session import EndpointSession
-from ratelimit_tui.tui.widgets.chat import ChatPanel
+from ratelimit_tui.tui.widgets.chat import ChatPanel, Transcript
 from ratelimit_tui.tui.widgets.gauges import QuotaPanel
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
@@ -122,6 +122,8 @@ class RateLimitApp(App[None]):
         self.status = StatusLine()
         self.quota_panel = QuotaPanel(self.clock)
         self.chat = ChatPanel()
+        self.chat.border_title = self.chat_title()
+        self.transcripts = {self.session.name: self.chat.transcript}  # each endpoint's
         self.plot = HistoryPlot(self.session.history, self.clock)
         self.plot.poll_s = self.session.poll_s
         self.events = EventLog(self.clock)
@@ -488,7 +490,9 @@ class RateLimitApp(App[None]):
         self.send_chat(text)
 
     def answering(self) -> bool:
-        return any(w.group == "chat" and w.is_running for w in self.workers)
+        """The shown endpoint's answer is still coming (another endpoint's may be too)."""
+        return any(w.group == f"chat:{self.session.name}" and w.is_running
+                   for w in self.workers)
 
     def warn_if_full(self, session: EndpointSession) -> None:
         """Before a question: say so when the known limits have no room for one more request
@@ -504,14 +508,17 @@ class RateLimitApp(App[None]):
             self.log_line(session, f"{fit.blocking} has no room yet: expect a 429 and a wait "
                           f"of about {wait}", "yellow")
 
-    @work(exclusive=True, group="chat")
-    async def send_chat(self, text: str) -> None:
+    def send_chat(self, text: str) -> None:
+        """One answer at a time per endpoint: to the one shown, into its transcript."""
+        self.run_worker(self.ask(self.session, self.chat.transcript, text),
+                        group=f"chat:{self.session.name}", exclusive=True)
+
+    async def ask(self, session: EndpointSession, transcript: Transcript, text: str) -> None:
         """Ask, stream the answer into its own widget, finish it with its own call's record.
-        The endpoint shown when it was sent gets it, and keeps the conversation."""
-        session = self.session
+        The endpoint keeps the conversation, whichever is shown meanwhile."""
         self.warn_if_full(session)
         question = {"role": "user", "content": text}
-        answer = await self.chat.transcript.add_answer()
+        answer = await transcript.add_answer()
         started = self.timer()
         try:
             record = await session.client.chat(
@@ -554,9 +561,12 @@ class RateLimitApp(App[None]):
             model=session.settings.probe_model or session.model)
         self.log_line(session, f"probe: {call_line(record)}", "" if record.ok else "red")
 
-    @work(group="burst")
-    async def burst(self, calls: int) -> None:
-        session = self.session
+    def burst(self, calls: int):
+        """`calls` minimal calls to the endpoint shown; Esc cancels them there."""
+        return self.run_worker(self.spend(self.session, calls),
+                               group=f"burst:{self.session.name}")
+
+    async def spend(self, session: EndpointSession, calls: int) -> None:
         from ratelimit_tui.core.client import MAX_CONNECTIONS  # loaded: the client exists
 
         pace = f", {MAX_CONNECTIONS} at a time" if calls > MAX_CONNECTIONS else " at once"
@@ -582,7 +592,7 @@ class RateLimitApp(App[None]):
         if command.name == "help":
             self.action_help()
         elif command.name == "clear":
-            self.workers.cancel_group(self, "chat")
+            self.workers.cancel_group(self, f"chat:{self.session.name}")
             self.chat.transcript.remove_children()
             self.session.conversation.clear()
         elif command.name == "model":
@@ -590,6 +600,7 @@ class RateLimitApp(App[None]):
             if self.session.client is not None:
                 self.session.client.model = command.arg
             self.log_line(self.session, f"model: {command.arg}")
+            self.chat.border_title = self.chat_title()
             self.refresh_status()
         elif command.name == "poll":
             try:
@@ -658,10 +669,14 @@ class RateLimitApp(App[None]):
             self.plot.poll_s = session.poll_s
             if not self.comparing:
                 self.plot.show(session.history)
-            self.chat.transcript.add_note(f"Now with {name} ({session.host}, model "
-                                          f"{session.model}): chat goes there.")
+            self.chat.switch(self.transcripts.setdefault(name, Transcript()),
+                             self.chat_title())
         self.redraw_news()
         self.refocus()
+
+    def chat_title(self) -> str:
+        """Which endpoint the chat goes to, when there are several."""
+        return f"Chat · {self.session.name} ({self.session.model})" if self.several else "Chat"
 
     def action_compare(self) -> None:
         """The plot overlays every endpoint's binding share, or goes back to this one's
@@ -680,13 +695,14 @@ class RateLimitApp(App[None]):
             self.probe_now()
 
     def action_cancel(self) -> None:
-        cancelled = [w for w in self.workers if w.group in ("chat", "burst") and w.is_running]
+        session = self.session  # its answer and its burst; another endpoint's go on
+        cancelled = [w for w in self.workers if w.is_running and
+                     w.group in (f"chat:{session.name}", f"burst:{session.name}")]
         for worker in cancelled:
             worker.cancel()
         if cancelled:
-            for session in self.sessions.values():  # the chat's may be another than shown
-                session.facts = replace(session.facts, retry_until=None)
-            self.events.add("cancelled by Esc")
+            session.facts = replace(session.facts, retry_until=None)
+            self.log_line(session, "cancelled by Esc")
             self.refresh_status()
 
     def on_resize(self) -> None:

@@ -132,8 +132,10 @@ def answer_meta(record: CallRecord) -> Text:
 
 
 class Transcript(VerticalScroll):
+    """One endpoint's questions and answers."""
+
     def __init__(self) -> None:
-        super().__init__(id="transcript")
+        super().__init__(classes="transcript")
 
     def on_mount(self) -> None:
         self.anchor()  # follow a growing answer to the end, until the user scrolls up
@@ -157,9 +159,21 @@ class ChatPanel(Vertical):
     def __init__(self) -> None:
         super().__init__(id="chat")
         self.border_title = "Chat"
-        self.transcript = Transcript()
+        self.transcript = Transcript()  # the shown endpoint's
         self.input = ChatInput()
 
     def compose(self):
         yield self.transcript
         yield self.input
+
+    def switch(self, transcript: Transcript, title: str) -> None:
+        """Show another endpoint's transcript (each keeps its own, answers still coming
+        included)."""
+        self.border_title = title
+        if transcript is self.transcript:
+            return
+        self.transcript.display = False
+        if transcript.parent is None:
+            self.mount(transcript, before=self.input)
+        transcript.display = True
+        self.transcript = transcript
