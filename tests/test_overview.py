@@ -3,6 +3,8 @@ one shown, the plot compares them; a failing endpoint slows no other."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from scenes import ScriptedTime
 from test_tui import log_text, screen_text
@@ -18,7 +20,8 @@ from ratelimit_tui.tui.overview import OverviewScreen
 def three(run_sim, tmp_path):
     """Three simulators as named endpoints, polling every 10 s on a scripted clock whose
     sleeps hold: each endpoint polls once, then waits."""
-    clock = ScriptedTime(start=1000.0, hold=True)
+    # Scripted from today: the history keeps 7 days, and prunes what is older.
+    clock = ScriptedTime(start=float(int(time.time())), hold=True)
     sims = {"alpha": run_sim(clock=clock, limits=Limits(rpm=60, tpm=10_000)),
             "beta": run_sim(clock=clock, limits=Limits(rpm=20, tpm=10_000), dialect="groq"),
             "down": run_sim(clock=clock, faults={"500": 1.0})}
@@ -58,7 +61,8 @@ async def test_the_overview_lists_every_endpoint_and_a_key_opens_one(three):
         assert "down: polling: server error 500" in log_text(app)
         await pilot.press("f4")
         assert isinstance(app.screen, OverviewScreen)
-        await pilot.press("tab", "tab", "tab", "enter")  # the third row
+        assert app.screen.focused is app.screen.rows[1]  # where it came from: beta
+        await pilot.press("tab", "enter")  # the next row
         assert app.session.name == "down" and not isinstance(app.screen, OverviewScreen)
         await pilot.press("f4")
         await pilot.click(".endpoint-row")  # the first
@@ -82,7 +86,7 @@ async def test_the_overview_scrolls_at_the_smallest_size(three):
     app, _ = three
     async with app.run_test(size=(60, 16)) as pilot:
         await first_polls(pilot)
-        await pilot.press("tab", "tab", "tab")
+        await pilot.press("tab", "tab")  # from the first row, focused on opening
         await pilot.pause()
         assert app.screen.focused is app.screen.rows[2]
         assert app.screen.rows[2].region.bottom <= 16  # scrolled into view
@@ -121,3 +125,21 @@ async def test_a_chat_stuck_on_one_endpoint_holds_up_no_other(three):
         assert app.chat.border_title.startswith("Chat · alpha")
         await pilot.press("escape")  # alpha has nothing running: down's retry goes on
         assert app.sessions["down"].facts.retry_until is not None
+
+
+async def test_sparklines_and_the_last_429_come_back_after_a_restart(three):
+    app, _ = three
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_polls(pilot)
+        await pilot.press("2")
+        await app.burst(25).wait()  # beta allows 20 a minute
+        await pilot.pause()  # every call finished is handled: stored
+    throttled = app.sessions["beta"].last_throttle_at
+    assert throttled is not None
+    again = make_app([s.settings for s in app.sessions.values()], clock=app.clock,
+                     sleep=app.clock.sleep)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: again.session.client is not None, what="the client")
+        assert again.sessions["beta"].last_throttle_at == int(throttled)  # to the second
+        shares = again.compare.series(300.0, again.clock())
+        assert {"alpha", "beta"} <= set(shares)  # the sparklines go on where they stopped

@@ -66,6 +66,28 @@ class QuotaHistory:
             ring.add(t, 0.0)
         self.version += 1
 
+    def add_lowest_of(self, other: QuotaHistory, series_id: str) -> None:
+        """Add, as one series, the lowest share of any bucket of `other` in each slot: what
+        limited that endpoint (its binding share), for comparing endpoints."""
+        for window, slot in WINDOWS.items():
+            lows: dict[int, float] = {}
+            for ring in other._series[window].values():
+                for s in ring.slots:
+                    lows[s.index] = min(s.low, lows.get(s.index, s.low))
+            ring = self._series[window].setdefault(series_id,
+                                                   _Ring(slot, int(window / slot) + 2))
+            for index in sorted(lows):
+                ring.add(index * slot, lows[index])
+        self.version += 1
+
+    def last_throttle(self) -> float | None:
+        """The slot of the latest 429 (to the second within 5 minutes)."""
+        for window in WINDOWS:
+            slots = self._throttles[window].slots
+            if slots:
+                return slots[-1].index * WINDOWS[window]
+        return None
+
     def series(self, window: float, now: float) -> dict[str, list[tuple[float, float]]]:
         since = now - window
         return {bucket_id: points for bucket_id, ring in self._series[window].items()

@@ -247,7 +247,10 @@ class RateLimitApp(App[None]):
 
         self.store = message.store
         for name, history in message.histories.items():  # no call was made yet: no merging
-            self.sessions[name].history = history
+            session = self.sessions[name]
+            session.history, session.last_throttle_at = history, history.last_throttle()
+            if self.several:  # the sparklines and the compare plot go on where they stopped
+                self.compare.add_lowest_of(history, name)
         self.plot.show(self.compare if self.comparing else self.session.history)
         if message.store_error:
             self.events.add(f"history: {message.store_error}; keeping it in memory only",
@@ -346,7 +349,8 @@ class RateLimitApp(App[None]):
     def redraw_news(self) -> None:
         self._redraw_pending = False
         now = self.clock()
-        self.quota_panel.show(self.session.quota, now, headerless=self.session.headerless)
+        self.quota_panel.show(self.session.quota, now, headerless=self.session.headerless,
+                              failing=self.session.facts.failure is not None)
         if self.last_response.display and self.session.last_observed is not None:
             self.last_response.show(self.session.last_observed, self.session.last_latency_s)
         self.arm_stale_timer()
@@ -651,7 +655,7 @@ class RateLimitApp(App[None]):
 
     def action_overview(self) -> None:
         if not isinstance(self.screen, OverviewScreen):
-            self.push_screen(OverviewScreen(list(self.sessions)))
+            self.push_screen(OverviewScreen(list(self.sessions), self.session.name))
             self.redraw_overview()
 
     def on_overview_screen_chosen(self, message: OverviewScreen.Chosen) -> None:
@@ -686,6 +690,10 @@ class RateLimitApp(App[None]):
             self.plot.show(self.compare, " · each endpoint's binding limit (F6)")
         else:
             self.plot.show(self.session.history)
+        if isinstance(self.screen, OverviewScreen) or not self.plot.region.area:
+            self.notify("The history plot (in an endpoint's full view, 40 rows or more) now "
+                        "shows " + ("every endpoint's binding limit" if self.comparing else
+                                    "the shown endpoint's limits"), title="Compare (F6)")
 
     def action_cycle_window(self) -> None:
         self.plot.cycle_window()
@@ -716,6 +724,13 @@ class RateLimitApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if self.several:
+            yield SystemCommand("Endpoints", "The overview of every endpoint (F4)",
+                                self.action_overview)
+            yield SystemCommand("Compare endpoints", "Every endpoint's binding limit on the "
+                                "plot (F6)", self.action_compare)
+        if isinstance(screen, OverviewScreen):
+            return  # the rest act on one endpoint's full view
         yield SystemCommand("Probe now", "One minimal call to refresh the gauges",
                             self.action_probe)
         yield SystemCommand("Toggle last response", "Show or hide the headers of the last "

@@ -25,6 +25,7 @@ from ratelimit_tui.tui.widgets.panels import STATE_COLOURS
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 16
 SPARK_WINDOW_S = 300.0
+SPARK_MIN_WIDTH = 70  # narrower, a row keeps its numbers whole and shows no sparkline
 
 
 def sparkline(history: QuotaHistory, name: str, now: float) -> str:
@@ -39,53 +40,67 @@ def sparkline(history: QuotaHistory, name: str, now: float) -> str:
 
 
 class EndpointRow(Widget, can_focus=True):
-    """Two lines: who it is and how it is; the limit that binds, and the last minutes of it."""
+    """Two lines: who it is and how it is; the limit that binds, and the last minutes of it.
+    Redrawn only when what it says changed."""
 
     def __init__(self, number: int, name: str) -> None:
         super().__init__(classes="endpoint-row")
         self.number, self.endpoint = number, name
-        self.summary: EndpointSummary | None = None
-        self.spark, self.now = "", 0.0
+        self.lines = (Text(name), Text())
+        self.spark = ""
 
     def show(self, summary: EndpointSummary, spark: str, now: float) -> None:
-        self.summary, self.spark, self.now = summary, spark, now
-        self.refresh()
+        lines = describe(self.number, summary, now)
+        if (lines[0].plain, lines[1].plain, spark) != (self.lines[0].plain,
+                                                       self.lines[1].plain, self.spark):
+            self.lines, self.spark = lines, spark
+            self.refresh()
 
     def render(self) -> Text:
-        summary, now, width = self.summary, self.now, max(20, self.size.width)
-        if summary is None:
-            return Text(self.endpoint)
-        head = Text()
-        head.append(f"{self.number} " if self.number <= 9 else "  ", style="bold")
-        head.append(summary.name, style="bold")
-        head.append(f"  ● {summary.state}", style=STATE_COLOURS.get(summary.state, ""))
-        head.append(f"  {summary.host}", style="dim")
-        if summary.last_throttle_at is not None:  # a time, not an age: no tick to keep true
-            at = time.strftime("%H:%M:%S", time.localtime(summary.last_throttle_at))
-            head.append(f"  last 429 at {at}", style="yellow")
-        line = Text("  ")
-        binding = summary.binding
-        if binding is None:
-            line.append("no numbers: its calls fail" if summary.state == Connection.ERROR
-                        else "no rate-limit numbers yet", style="dim")
-        else:
-            shown, projected = binding.shown_remaining(now)
-            share = shown_share(binding, now)
-            line.append(f"{bucket_label(binding)} ")
-            line.append(f"{'~' if projected else ''}{count(shown)} / "
-                        f"{count(binding.bucket.limit)}", style="bold")
-            if share is not None:
-                line.append(f" {percent(share)}")
-            line.append(f"  {countdown(binding, now)}", style="dim")
+        width = max(20, self.size.width)
+        head, line = self.lines[0].copy(), self.lines[1].copy()
+        head.truncate(width, overflow="ellipsis")
+        if width < SPARK_MIN_WIDTH:  # the numbers come first
+            line.truncate(width, overflow="ellipsis")
+            return Text("\n").join([head, line])
         room = width - SPARK_WIDTH - 1
-        line.truncate(room)
+        line.truncate(room, overflow="ellipsis")
         line.append(" " * (room - line.cell_len + 1))
         line.append(self.spark, style="cyan")
-        head.truncate(width)
         return Text("\n").join([head, line])
 
     def on_click(self) -> None:
         self.post_message(OverviewScreen.Chosen(self.endpoint))
+
+
+def describe(number: int, summary: EndpointSummary, now: float) -> tuple[Text, Text]:
+    head = Text()
+    head.append(f"{number} " if number <= 9 else "  ", style="bold")
+    head.append(summary.name, style="bold")
+    head.append(f"  ● {summary.state}", style=STATE_COLOURS.get(summary.state, ""))
+    head.append(f"  {summary.host}", style="dim")
+    if summary.last_throttle_at is not None:  # a time, not an age: no tick to keep true
+        at = time.strftime("%H:%M:%S", time.localtime(summary.last_throttle_at))
+        head.append(f"  last 429 at {at}", style="yellow")
+    line = Text("  ")
+    binding = summary.binding
+    if binding is None:
+        line.append("no numbers: its calls fail" if summary.state == Connection.ERROR
+                    else "no rate-limit numbers yet", style="dim")
+        return head, line
+    shown, projected = binding.shown_remaining(now)
+    share = shown_share(binding, now)
+    line.append(f"{bucket_label(binding)} ")
+    line.append(f"{'~' if projected else ''}{count(shown)} / {count(binding.bucket.limit)}",
+                style="bold")
+    if share is not None:
+        line.append(f" {percent(share)}")
+    line.append(f"  {countdown(binding, now)}", style="dim")
+    return head, line
+
+
+class Rows(VerticalScroll, can_focus=False):
+    """Scrolled by focusing its rows (Tab), never focused itself."""
 
 
 class OverviewScreen(Screen):
@@ -101,17 +116,20 @@ class OverviewScreen(Screen):
             super().__init__()
             self.endpoint = endpoint
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], current: str) -> None:
         super().__init__(id="overview")
-        self.names = names
+        self.names, self.current = names, current
         self.rows = [EndpointRow(n, name) for n, name in enumerate(names, 1)]
 
     def compose(self) -> ComposeResult:
         yield Static(" ratelimit-tui · every endpoint: 1-9, Tab and Enter, or a click opens one",
                      id="overview-title")
-        with VerticalScroll(id="overview-rows"):
+        with Rows(id="overview-rows"):
             yield from self.rows
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.rows[self.names.index(self.current)].focus()  # Enter goes back where it was
 
     def show(self, summaries: list[EndpointSummary], compare: QuotaHistory,
              now: float) -> None:

@@ -17,7 +17,9 @@ KEYS = {
     "F1": "this help",
     "F2": "show / hide the last response's headers",
     "F3": "history window: 5 min, 1 h, 24 h",
+    "F4": "with several endpoints: the overview (1-9, or Tab and Enter, open one; Esc back)",
     "F5": "probe now (one minimal call)",
+    "F6": "with several endpoints: compare their binding limits on the plot",
     "Ctrl+P": "command palette",
     "Ctrl+Q": "quit",
 }

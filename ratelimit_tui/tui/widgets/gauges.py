@@ -23,6 +23,7 @@ from ratelimit_tui.core.headers import MAX_HEADERS
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
 
+WAITING = "Waiting for the first response's rate-limit headers..."
 LOW, CRITICAL = 0.5, 0.2  # shares of quota left below which a gauge turns warning / error
 
 
@@ -172,12 +173,12 @@ class QuotaPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         # Kept as attributes: show() runs at every tick and every batch of news.
         self.note = Static(id="quota-note")
-        self.empty = Static("Waiting for the first response's rate-limit headers...",
-                            id="quota-empty")
+        self.empty = Static(WAITING, id="quota-empty")
         self.more = Static(id="quota-more")
         yield from (self.note, self.empty, self.more)
 
-    def show(self, state: QuotaState, now: float, headerless: bool = False) -> None:
+    def show(self, state: QuotaState, now: float, headerless: bool = False,
+             failing: bool = False) -> None:
         self.state = state
         states = state.buckets()
         self._note(state, now)
@@ -192,9 +193,11 @@ class QuotaPanel(VerticalScroll):
         more.update("; ".join(parts))
         empty = self.empty
         empty.display = not states
-        if headerless and not states:
-            empty.update("This endpoint sent no rate-limit headers: nothing to show yet. "
-                         "(Some, like vLLM or DeepSeek, never do.)")
+        if not states:
+            empty.update(
+                "No numbers yet: this endpoint's calls fail (Events says why)." if failing else
+                "This endpoint sent no rate-limit headers: nothing to show yet. (Some, like "
+                "vLLM or DeepSeek, never do.)" if headerless else WAITING)
         binding = state.binding(now)
         if binding is not None and (binding.projected_fraction(now) or 0.0) >= 0.999:
             binding = None  # nothing binds while everything is full
