@@ -229,7 +229,7 @@ def test_export_csv_json_jsonl_read_back(filled):
 
 def test_history_summary(filled):
     out = run_cli("history", "--since", "1h", data_dir=filled).stdout
-    assert "calls: 10 (10 chat) · 429s: 1" in out
+    assert "calls: 10 (10 chat) · 429s: 1" in out and "not ok: 1 rate limited" in out
     assert "requests 51 / 60" in out and "busiest minute" in out
 
 

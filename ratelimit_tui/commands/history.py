@@ -100,6 +100,10 @@ def summary(since_s: float, endpoint: str | None = None, out: TextIO = sys.stdou
         print(f"  calls: {count(len(rows))} ("
               + ", ".join(f"{n} {k}" for k, n in kinds.most_common())
               + f") · 429s: {count(throttled)}", file=out)
+        failed = Counter(r["outcome"] for r in rows if r["outcome"] not in ("ok", "cancelled"))
+        if failed:  # 88 calls that all failed must not read like 88 that worked
+            print("  not ok: " + ", ".join(f"{n} {outcome.replace('_', ' ')}"
+                                           for outcome, n in failed.most_common()), file=out)
         lowest: dict[str, tuple[int, int | None]] = {}
         for row in rows:
             for b in row["buckets"]:
