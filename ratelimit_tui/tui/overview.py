@@ -122,7 +122,7 @@ class OverviewScreen(Screen):
         self.rows = [EndpointRow(n, name) for n, name in enumerate(names, 1)]
 
     def compose(self) -> ComposeResult:
-        yield Static(" ratelimit-tui · every endpoint: 1-9, Tab and Enter, or a click opens one",
+        yield Static(" ratelimit-tui · every endpoint · 1-9, or Tab and Enter: open",
                      id="overview-title")
         with Rows(id="overview-rows"):
             yield from self.rows
