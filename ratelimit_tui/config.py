@@ -32,7 +32,6 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     name: str = DEFAULT_ENDPOINT  # the [endpoints.NAME] it came from
-    provider: str | None = None  # the profile that filled in what was not set
     base_url: str | None = field(default=None, repr=False)  # may carry credentials
     api_key: Secret | None = None
     api_key_env: str = "OPENAI_API_KEY"
