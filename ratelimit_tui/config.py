@@ -136,6 +136,13 @@ class ConfigFile:
     def endpoint_names(self) -> list[str]:
         return list(self.sections)
 
+    def section(self, name: str) -> dict[str, Any]:
+        """The settings of [endpoints.NAME]; a name not configured is a ConfigError."""
+        if name not in self.sections:
+            known = ", ".join(self.sections) or f"none: {self.path} names none"
+            raise ConfigError(f"no endpoint named {name!r} (configured: {known})")
+        return self.sections[name]
+
 
 def read_config(path: Path) -> ConfigFile:
     if not path.exists():
@@ -254,13 +261,11 @@ def _endpoint(config: ConfigFile, name: str, flags: dict[str, Any],
         if "provider" in config.top:  # its key goes to its URL, not to OPENAI_BASE_URL's
             environment.pop("base_url", None)
         values = {**with_provider(config.top, where), **environment, **flags}
-    elif name in config.sections:
+    else:
+        section = config.section(name)
         where = f"{config.path} [endpoints.{name}]"
         inherited = {k: v for k, v in config.top.items() if k not in _WHERE}
-        values = {**inherited, **with_provider(config.sections[name], where), **flags}
-    else:
-        known = ", ".join(config.endpoint_names()) or f"none: {config.path} names none"
-        raise ConfigError(f"no endpoint named {name!r} (configured: {known})")
+        values = {**inherited, **with_provider(section, where), **flags}
     key_env = _key_variable(name, values)
     if key_env and env.get(key_env):
         values["api_key"] = Secret(env[key_env].strip())
@@ -314,11 +319,7 @@ def stored_name(name: str, env: Mapping[str, str] | None = None,
     ConfigError."""
     env = os.environ if env is None else env
     config = read_config(path or config_file())
-    if name not in config.sections:
-        known = ", ".join(config.endpoint_names()) or f"none: {config.path} names none"
-        raise ConfigError(f"no endpoint named {name!r} (configured: {known}); a URL or "
-                          "host[:port] works too")
-    values = with_provider(config.sections[name], f"{config.path} [endpoints.{name}]")
+    values = with_provider(config.section(name), f"{config.path} [endpoints.{name}]")
     key_env = _key_variable(name, values)
     key = Secret(env[key_env].strip()) if key_env and env.get(key_env) else None
     return (public_url(values.get("base_url") or OPENAI_URL),
