@@ -24,6 +24,16 @@ PORT=8791
   python3 "$TOOLS/tui_idle_cpu.py" --expect 'resets in [23]\d' --settle 1 --measure 20 \
     --env OPENAI_API_KEY=sk-bench --env RATELIMIT_TUI_DATA_DIR=/tmp/rlt-bench \
     -- "$BIN/ratelimit-tui" --base-url http://127.0.0.1:$PORT/v1 --poll 600 | tail -2
+  echo "# first frame with the last run's snapshot remembered (its gauges in it) vs with none"
+  MEMORY=$(mktemp -d)
+  OPENAI_API_KEY=sk-bench RATELIMIT_TUI_DATA_DIR="$MEMORY" \
+    "$BIN/ratelimit-tui" probe --base-url http://127.0.0.1:$PORT/v1 >/dev/null
+  python3 "$TOOLS/tui_first_frame.py" --runs 11 --expect 'requests / min' \
+    --env OPENAI_API_KEY=sk-bench --env RATELIMIT_TUI_DATA_DIR="$MEMORY" \
+    --vs-expect 'Waiting for the first' --vs-env OPENAI_API_KEY=sk-bench \
+    --vs-env RATELIMIT_TUI_DATA_DIR="$MEMORY/none" \
+    --vs "$BIN/ratelimit-tui" --base-url http://127.0.0.1:$PORT/v1 \
+    -- "$BIN/ratelimit-tui" --base-url http://127.0.0.1:$PORT/v1 | tail -3
   echo "# 10 endpoints (simulators in one other process): the overview's first frame vs hello-world"
   CONFIG=$(mktemp -d)
   coproc SIMS { "$BIN/python" benchmarks/sims.py 10 --rpm 2; }

@@ -85,6 +85,8 @@ def test_a_killed_writer_loses_no_committed_row(tmp_path):
         store = HistoryStore.__new__(HistoryStore)
         from ratelimit_tui.core.store import connect
         store._connection = connect(__import__("pathlib").Path({str(path)!r}))
+        store.latest_path = __import__("pathlib").Path({str(tmp_path / "latest.json")!r})
+        store._memory_failed = False
         for batch in range(10_000):
             store._write([row_of(record(i), "e", "k") for i in range(20)])
             print((batch + 1) * 20, flush=True)

@@ -279,6 +279,10 @@ async def test_history_continues_after_a_restart():
         await probe(pilot, messages)
     second = demo_app()
     async with second.run_test(size=(120, 36)) as pilot:
+        # The first frame already has the last numbers, stale until a response of this run.
+        gauge = second.quota_panel.gauges["requests"]
+        assert gauge.state.stale and "stale" in gauge.render().plain
+        assert gauge.state.bucket == first.session.quota.get("requests").bucket
         await ready(pilot)
         assert second.plot.history is second.session.history
         assert second.session.history.series(300.0, time.time())["requests"]  # before any call

@@ -163,6 +163,11 @@ class QuotaState:
             states = {s.bucket.id: s for s in newest[-MAX_BUCKETS:]}
         return QuotaState(states, snapshot)
 
+    def remembered(self) -> QuotaState:
+        """This picture as a memory of an earlier run: every bucket stale until a response
+        confirms it, and no refusal to wait out (that was then)."""
+        return QuotaState({k: replace(s, stale=True) for k, s in self._states.items()})
+
     def buckets(self) -> list[BucketState]:
         """All buckets: requests first, then tokens, then the rest."""
         return sorted(self._states.values(), key=lambda s: display_order(s.bucket))

@@ -23,6 +23,8 @@ from ratelimit_tui.core.endpoint import host_of, public_url
 from ratelimit_tui.core.events import CallRecord
 from ratelimit_tui.core.format import plural
 from ratelimit_tui.core.history import WINDOWS, QuotaHistory
+from ratelimit_tui.core.model import RateLimitSnapshot
+from ratelimit_tui.core.remembered import FILE_NAME, remember
 
 APPLICATION_ID = 0x524C5455  # "RLTU": marks the file as ours
 SCHEMA_VERSION = 1
@@ -75,6 +77,7 @@ class StoreError(Exception):
 class Row:
     values: tuple[Any, ...]  # in COLUMNS order
     points: tuple[tuple[float, str, float], ...]  # when the headers came, bucket id, share left
+    snapshot: RateLimitSnapshot | None = None  # to remember, when it said something of limits
 
 
 def row_of(record: CallRecord, endpoint: str, key_fp: str) -> Row:
@@ -94,7 +97,7 @@ def row_of(record: CallRecord, endpoint: str, key_fp: str) -> Row:
         json.dumps(buckets))
     points = () if snap is None else tuple(
         (snap.received_at, b.id, b.fraction) for b in snap.buckets if b.fraction is not None)
-    return Row(values, points)
+    return Row(values, points, snap if snap is not None and snap.buckets else None)
 
 
 def connect(path: Path, busy_s: float = 5.0) -> sqlite3.Connection:
@@ -190,6 +193,8 @@ class HistoryStore:
                  retention_days: float = 7.0, batch_s: float = 0.5, busy_s: float = 5.0,
                  max_pages: int | None = None, max_queued: int = MAX_QUEUED) -> None:
         self.path = path
+        self.latest_path = path.with_name(FILE_NAME)
+        self._memory_failed = False  # said once: the remembered snapshots are only a cache
         self.retention_s = retention_days * 86400
         self.batch_s = batch_s
         self._on_error = on_error
@@ -323,6 +328,20 @@ class HistoryStore:
                 "INSERT INTO points (t, endpoint, key_fp, bucket, fraction) VALUES (?,?,?,?,?)",
                 [(t, r.values[1], r.values[2], bucket, fraction)
                  for r in rows for t, bucket, fraction in r.points])
+        self._remember(rows)
+
+    def _remember(self, rows: list[Row]) -> None:
+        """Each endpoint's latest snapshot, for the next dashboard's first frame."""
+        latest = {(r.values[1], r.values[2]): r.snapshot for r in rows if r.snapshot}
+        if not latest:
+            return
+        try:
+            remember(self.latest_path, latest)
+        except OSError as exc:
+            if not self._memory_failed:
+                self._memory_failed = True
+                self._report(f"history: {self.latest_path} not written ({exc.strerror or exc})"
+                             "; the next start waits for a response to show numbers")
 
     def _prune(self) -> None:
         cutoff = time.time() - self.retention_s

@@ -41,7 +41,7 @@ from ratelimit_tui.core.events import (
 )
 from ratelimit_tui.core.format import call_line, compact_duration, count, countdown_text, plural
 from ratelimit_tui.core.history import QuotaHistory
-from ratelimit_tui.core.quota import RETRY_AFTER
+from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.messages import (
@@ -147,9 +147,26 @@ class RateLimitApp(App[None]):
         self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
         self.refresh_status()
         self.chat.input.focus()
+        if self.settings.history:
+            self.recall_latest()
         if self.several:  # the first frame is the overview, with no flash of one endpoint
             self.action_overview()
         self.call_after_refresh(self.after_first_frame)
+
+    def recall_latest(self) -> None:
+        """The last numbers each endpoint reported, in the first frame: marked stale, and
+        projected from their age, until a response of this run replaces them."""
+        from ratelimit_tui.core.remembered import FILE_NAME, recall
+        from ratelimit_tui.locations import history_db
+
+        path = history_db().with_name(FILE_NAME)
+        for session in self.sessions.values():
+            snapshot = recall(path, history_endpoint(session.settings),
+                              session.settings.key_fingerprint())
+            if snapshot is not None:
+                session.quota = QuotaState().merged(snapshot).remembered()
+        self.quota_panel.show(self.session.quota, self.clock())
+        self.wake_ticker()
 
     def after_first_frame(self) -> None:
         gc.freeze()  # what start-up built lives as long as the app: keep it out of collections
