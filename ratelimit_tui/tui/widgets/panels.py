@@ -24,6 +24,7 @@ class StatusLine(Static):
 
     def __init__(self) -> None:
         super().__init__(id="status")
+        self.shown = Text()
 
     def show(self, *, endpoint: str, model: str, dialect: str | None, state: Connection,
              poll_s: float | None, retry_in: float | None) -> None:
@@ -40,7 +41,9 @@ class StatusLine(Static):
                      f"poll {compact_duration(poll_s)}" if poll_s else "poll off"):
             line.append(" │ ", style="dim")
             line.append(part)
-        self.update(line)
+        if line != self.shown:  # the 1 Hz tick mostly redraws the same line: skip it
+            self.shown = line
+            self.update(line, layout=False)  # one row, whatever it says: no layout
 
 
 class EventLog(RichLog):
