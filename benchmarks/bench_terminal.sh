@@ -11,8 +11,9 @@ OUT=benchmarks/results/terminal.txt
 PORT=8791
 {
   echo "# first frame, demo mode (no key): ratelimit-tui vs hello-world Textual"
+  EMPTY=$(mktemp -d)  # nothing remembered: the first frame waits for a response
   python3 "$TOOLS/tui_first_frame.py" --runs 11 --expect 'Waiting for the first' \
-    --vs-expect HELLO-READY --vs "$BIN/python" "$TOOLS/hello_textual.py" -- "$BIN/ratelimit-tui" | tail -3
+    --env RATELIMIT_TUI_DATA_DIR="$EMPTY" --vs-expect HELLO-READY --vs "$BIN/python" "$TOOLS/hello_textual.py" -- "$BIN/ratelimit-tui" | tail -3
   echo "# idle CPU, demo mode: embedded simulator, 2 teammates, polling every 10 s"
   python3 "$TOOLS/tui_idle_cpu.py" --expect 'requests / min' --settle 3 --measure 30 \
     -- "$BIN/ratelimit-tui" | tail -2
