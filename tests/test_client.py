@@ -31,12 +31,24 @@ class Recorder:
         return [e for _, e in self.events if isinstance(e, kind)]
 
 
+MADE: list[QuotaClient] = []  # closed after each test: no connection is left open
+
+
+@pytest.fixture(autouse=True)
+async def close_clients():
+    yield
+    while MADE:
+        await MADE.pop().aclose()
+
+
 def make_client(sim, recorder=None, scripted=None, **endpoint) -> QuotaClient:
     """With `scripted`, the client stamps and waits on that clock (the simulator's too)."""
     options = {"max_retries": 2, "timeout_s": 10.0, **endpoint}
     timing = {"clock": scripted, "sleep": scripted.sleep} if scripted is not None else {}
-    return QuotaClient(Endpoint(sim.base_url, Secret(KEY), **options), "gpt-4o-mini",
-                       on_event=recorder, **timing)
+    client = QuotaClient(Endpoint(sim.base_url, Secret(KEY), **options), "gpt-4o-mini",
+                         on_event=recorder, **timing)
+    MADE.append(client)
+    return client
 
 
 async def test_non_streaming_call_reads_headers_and_usage(run_sim):
@@ -307,9 +319,12 @@ async def test_x_should_retry_false_is_obeyed(unused_tcp_port):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=3)
-        record = await QuotaClient(endpoint, "m").chat(MESSAGES, stream=False)
+        client = QuotaClient(endpoint, "m")
+        MADE.append(client)
+        record = await client.chat(MESSAGES, stream=False)
     finally:
         server.shutdown()
+        server.server_close()
     assert record.attempts == 1 and "not to retry" in record.error
 
 

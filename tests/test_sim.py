@@ -23,12 +23,28 @@ from ratelimit_tui.sim.server import estimate_prompt_tokens
 MESSAGES = [{"role": "user", "content": "How many requests do I have left?"}]
 
 
+MADE: list = []  # every SDK client a test made, closed after it: no connection left open
+
+
+@pytest.fixture(autouse=True)
+async def close_clients():
+    yield
+    while MADE:
+        made = MADE.pop()
+        closed = made.close()
+        if closed is not None:  # the async client's close is a coroutine
+            await closed
+
+
 def client(sim, key="sk-test-one", **options) -> openai.OpenAI:
-    return openai.OpenAI(base_url=sim.base_url, api_key=key, max_retries=0, **options)
+    MADE.append(openai.OpenAI(base_url=sim.base_url, api_key=key, max_retries=0, **options))
+    return MADE[-1]
 
 
 def aclient(sim, key="sk-test-one", **options) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=sim.base_url, api_key=key, max_retries=0, **options)
+    MADE.append(openai.AsyncOpenAI(base_url=sim.base_url, api_key=key, max_retries=0,
+                                   **options))
+    return MADE[-1]
 
 
 def create(c, **kw):

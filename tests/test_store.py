@@ -97,6 +97,7 @@ def test_a_killed_writer_loses_no_committed_row(tmp_path):
         committed = int(proc.stdout.readline())
     proc.kill()  # SIGKILL, mid-write
     proc.wait()
+    proc.stdout.close()
     rows = count_rows(path)
     assert rows >= committed
     with sqlite3.connect(path) as connection:
