@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 from programs import free_port, need, readline
@@ -54,13 +55,14 @@ class Prometheus:
             return None  # not listening yet
         return float(result[0]["value"][1]) if result else None
 
-    def until(self, expr: str, seconds: float = 60.0) -> float:
-        """Wait on Prometheus's answer, never for a span of time."""
+    def until(self, expr: str, news: Callable[[], object], seconds: float = 60.0) -> float:
+        """Ask again each time `news()` says something happened (watch polled), until
+        Prometheus answers: never a wait for a span of time."""
         deadline = time.monotonic() + seconds
         while (found := self.value(expr)) is None:
             assert self.process.poll() is None, "prometheus exited: see prometheus.log"
             assert time.monotonic() < deadline, f"Prometheus never answered {expr}"
-            time.sleep(0.1)
+            news()
         return found
 
     def stop(self) -> None:
@@ -90,25 +92,31 @@ def test_prometheus_sees_what_the_simulator_said(run_sim, tmp_path):
     (tmp_path / "config.toml").write_text(
         f'[endpoints.sim]\nbase_url = "{sim.base_url}"\napi_key_env = "SIM_KEY"\npoll = 1\n')
     watch = subprocess.Popen(
-        [sys.executable, "-m", "ratelimit_tui", "watch", "--listen", "127.0.0.1:0", "--quiet"],
+        [sys.executable, "-m", "ratelimit_tui", "watch", "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "SIM_KEY": KEY})
     prometheus = None
     try:
         target = readline(watch).split("http://")[1].split("/")[0]
         prometheus = Prometheus(program, target, tmp_path)
+
+        def polled() -> None:  # a poll line: new numbers for the next scrapes to find
+            readline(watch)
+
         sel = '{endpoint="sim",bucket="requests"}'
-        assert prometheus.until(f"ratelimit_limit{sel}") == 20
+        assert prometheus.until(f"ratelimit_limit{sel}", polled) == 20
         refused = burst(sim.base_url)
         assert refused["x-ratelimit-remaining-requests"] == "0"
         # The watcher's next poll is refused too, and Prometheus scrapes what it was told.
-        assert prometheus.until('ratelimit_throttled_responses_total{endpoint="sim"} > 0') > 0
-        assert prometheus.until(f"ratelimit_remaining{sel} == 0") == 0
+        throttled = 'ratelimit_throttled_responses_total{endpoint="sim"} > 0'
+        assert prometheus.until(throttled, polled) > 0
+        assert prometheus.until(f"ratelimit_remaining{sel} == 0", polled) == 0
         assert prometheus.value(f"ratelimit_limit{sel}") == \
             int(refused["x-ratelimit-limit-requests"])
         assert prometheus.value('ratelimit_calls_total{outcome="rate_limited"}') >= 1
-        assert prometheus.until('ALERTS{alertname="RateLimitThrottled",alertstate="firing"}')
-        assert prometheus.until('ALERTS{alertname="RateLimitBucketLow"}')  # pending for 2m
+        assert prometheus.until('ALERTS{alertname="RateLimitThrottled",alertstate="firing"}',
+                                polled)
+        assert prometheus.until('ALERTS{alertname="RateLimitBucketLow"}', polled)  # pending: 2m
         for expr in dashboard_expressions():  # every panel's query runs, and finds data
             expr = expr.replace("$endpoint", ".*").replace("$__rate_interval", "1m")
             assert prometheus.query(expr), expr

@@ -28,11 +28,25 @@ def config(tmp_path, text: str):
     return path
 
 
-async def until(condition, seconds: float = 20.0) -> None:
-    """Wait on a condition (the calls are real HTTP), never for a span of time."""
+class TellingBook(MetricsBook):
+    """A book that says when it learns something, for a test to wait on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.news = asyncio.Event()
+
+    def observe(self, name, event) -> None:
+        super().observe(name, event)
+        self.news.set()
+
+
+async def until(book: TellingBook, condition, seconds: float = 20.0) -> None:
+    """Wait on a condition, checked each time the book learns something (the calls are real
+    HTTP): never for a span of time."""
     async with asyncio.timeout(seconds):
         while not condition():
-            await asyncio.sleep(0.01)
+            book.news.clear()
+            await book.news.wait()
 
 
 async def test_each_endpoint_polls_on_its_own_and_a_failing_one_stops_none(
@@ -54,7 +68,7 @@ poll = 7
 base_url = "http://127.0.0.1:9/v1"
 ''')
     endpoints = load_endpoints(None, {}, {"SIM_KEY": KEY}, path)
-    book = MetricsBook()
+    book = TellingBook()
     store = HistoryStore(tmp_path / "history.sqlite3", batch_s=0.01)
     stop = asyncio.Event()
     task = asyncio.create_task(watch(
@@ -65,7 +79,7 @@ base_url = "http://127.0.0.1:9/v1"
     def calls() -> dict[str, int]:
         return {f.name: sum(f.calls.values()) for f in book.facts()}
 
-    await until(lambda: len(calls()) == 3 and min(calls().values()) >= 3)
+    await until(book, lambda: len(calls()) == 3 and min(calls().values()) >= 3)
     stop.set()
     await asyncio.wait_for(task, 20)
     store.close()
