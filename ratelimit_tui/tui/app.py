@@ -346,7 +346,8 @@ class RateLimitApp(App[None]):
             self.log_line(session, f"unreadable rate-limit values for {', '.join(unreadable)} "
                           "(sent, but not a count or a delay any server can mean): the gauges "
                           "keep their last known values", "yellow")
-        binding = observed.quota.binding(observed.snapshot.received_at)
+        binding = observed.quota.binding(observed.snapshot.received_at) if self.several \
+            else None  # only the overview and F6 compare endpoints
         if binding is not None and binding.bucket.fraction is not None:
             self.compare.add(observed.snapshot.received_at, session.name,
                              binding.bucket.fraction)

@@ -28,9 +28,8 @@ SPARK_WINDOW_S = 300.0
 SPARK_MIN_WIDTH = 70  # narrower, a row keeps its numbers whole and shows no sparkline
 
 
-def sparkline(history: QuotaHistory, name: str, now: float) -> str:
+def sparkline(points: list[tuple[float, float]], now: float) -> str:
     """The binding share of the last five minutes, lowest per cell; blank where no data."""
-    points = history.series(SPARK_WINDOW_S, now).get(name, [])
     start = now - SPARK_WINDOW_S
     cells = [" "] * SPARK_WIDTH
     for t, share in downsample(points, start, now, SPARK_WIDTH):
@@ -133,8 +132,9 @@ class OverviewScreen(Screen):
 
     def show(self, summaries: list[EndpointSummary], compare: QuotaHistory,
              now: float) -> None:
+        shares = compare.series(SPARK_WINDOW_S, now)  # every endpoint's, read once a redraw
         for row, summary in zip(self.rows, summaries, strict=True):
-            row.show(summary, sparkline(compare, summary.name, now), now)
+            row.show(summary, sparkline(shares.get(summary.name, []), now), now)
 
     def action_choose(self, number: int) -> None:
         if number <= len(self.names):
