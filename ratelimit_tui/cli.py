@@ -73,6 +73,17 @@ def build_parser():
     _endpoint_flags(dashboard)
     _dashboard_flags(dashboard)
 
+    demo = commands.add_parser(
+        "demo", help="the dashboard on the built-in simulator, optionally as a guided tour",
+        description="The dashboard on the built-in simulator, whatever key is set. With "
+        "--tour, a scripted minute and a half plays in it (a calm start, teammates' traffic, "
+        "a burst, 429s, failures, the recovery) with a caption saying what to look at: space "
+        "pauses, n skips to the next step, q or Esc ends the tour.")
+    _dashboard_flags(demo)
+    demo.add_argument("--tour", action="store_true", help="play the guided tour (it loops)")
+    demo.add_argument("--once", action="store_true",
+                      help="with --tour: play it once, then stay in demo mode")
+
     commands.add_parser("locate", help="print where the config file and the data live")
 
     watch = commands.add_parser(
@@ -221,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "dashboard"
     given = [name for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS if name in vars(args)]
-    takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "probe": ENDPOINT_FLAGS,
+    takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "demo": DASHBOARD_FLAGS,
+             "probe": ENDPOINT_FLAGS,
              "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",),  # their own filter
              "history": ("endpoint",)}
     stray = [name for name in given if name not in takes.get(command, ())]
@@ -262,10 +274,21 @@ def _endpoints(**given) -> list:
 
 
 def _run_dashboard(args, parser) -> int:
-    flags = vars(args)
-    return _dashboard(dict(
-        _where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
-        stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics")))
+    return _dashboard(_dashboard_settings(vars(args)))
+
+
+def _dashboard_settings(flags: dict) -> dict:
+    return dict(_where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"),
+                stream=False if flags.get("no_stream") else None, metrics=flags.get("metrics"))
+
+
+def _run_demo(args, parser) -> int:
+    if args.once and not args.tour:
+        parser.error("--once goes with --tour")
+    tour = ("once" if args.once else "loop") if args.tour else None
+    # One endpoint, the simulator, whatever the config file names.
+    return _dashboard({**_dashboard_settings(vars(args)), "demo": True, "endpoint": ["default"]},
+                      tour=tour)
 
 
 def _run_watch(args, parser) -> int:
@@ -349,10 +372,10 @@ def _run_locate(args, parser) -> int:
 
 COMMANDS = {"dashboard": _run_dashboard, "probe": _run_probe, "inspect": _run_inspect,
             "export": _run_export, "history": _run_history, "sim": _run_sim,
-            "locate": _run_locate, "watch": _run_watch}
+            "locate": _run_locate, "watch": _run_watch, "demo": _run_demo}
 
 
-def _dashboard(flags: dict) -> int:
+def _dashboard(flags: dict, tour: str | None = None) -> int:
     import gc
 
     # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
@@ -361,7 +384,7 @@ def _dashboard(flags: dict) -> int:
     endpoints = _endpoints(**flags)
     from ratelimit_tui.tui.app import make_app
 
-    make_app(endpoints if len(endpoints) > 1 else endpoints[0]).run()
+    make_app(endpoints if len(endpoints) > 1 else endpoints[0], tour=tour).run()
     return 0
 
 

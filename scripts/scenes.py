@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
-from ratelimit_tui.config import Settings, load_settings
+from ratelimit_tui.config import DEMO_POLL_S, Settings, load_settings
 from ratelimit_tui.sim.embedded import EmbeddedSimulator
 from ratelimit_tui.sim.limiter import Limits
-from ratelimit_tui.sim.server import SimConfig
+from ratelimit_tui.sim.server import SimConfig, demo_config
 from ratelimit_tui.tui.app import RateLimitApp, make_app
 
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
@@ -22,11 +23,13 @@ class ScriptedTime:
     """Epoch seconds that move only when the script says so; the simulator's buckets and the
     dashboard read the same clock. `sleep` (the client's waits before retries and between
     polls) moves the clock instead of waiting; with `hold`, each sleep first waits for
-    `release()`, so that a test can look at the screen during the wait."""
+    `release()`, so that a test can look at the screen during the wait; with `hold_from`,
+    only the sleeps that long or longer do."""
 
-    def __init__(self, start: float = START, hold: bool = False) -> None:
+    def __init__(self, start: float = START, hold: bool = False,
+                 hold_from: float | None = None) -> None:
         self.now = start
-        self.hold = hold
+        self.hold_from = 0.0 if hold else hold_from
         self.waits: list[float] = []  # every sleep asked for, in order
         self._released: asyncio.Event | None = None
         self._holding = asyncio.Event()  # set while a held sleep waits for release()
@@ -39,7 +42,7 @@ class ScriptedTime:
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
-        if self.hold:
+        if self.hold_from is not None and seconds >= self.hold_from:
             self._released = asyncio.Event()
             self._holding.set()
             await self._released.wait()
@@ -59,13 +62,17 @@ class ScriptedTime:
             self._released.set()
 
 
-def scene_app(deterministic: bool = True) -> RateLimitApp:
-    clock = ScriptedTime()
-    settings = load_settings({"demo": True, "poll_s": "off", "history": False}, env={})
-    sim = SimConfig(limits=Limits(rpm=20, tpm=4_000), latency_ms=0.0, tokens_per_s=0.0,
-                    clock=clock)
+def tour_app(deterministic: bool = True) -> RateLimitApp:
+    """The dashboard as a first run shows it (demo mode: the simulator's limits, polling every
+    10 s), playing the tour on a scripted clock. Each wait of 10 s or more (the polls') is held
+    for good; a retry's shorter wait moves the clock. No random teammates: the tour's own
+    traffic is the story."""
+    clock = ScriptedTime(hold_from=DEMO_POLL_S)
+    settings = load_settings({"demo": True, "history": False}, env={})
+    sim = replace(demo_config(), latency_ms=0.0, tokens_per_s=0.0, teammates=0, clock=clock)
     options = {"timer": lambda: 0.0} if deterministic else {}
-    return make_app(settings, clock=clock, sim_config=sim, **options)
+    return make_app(settings, clock=clock, sleep=clock.sleep, sim_config=sim, tour="once",
+                    **options)
 
 
 async def settle(pilot, drawn: bool = True) -> None:
@@ -76,7 +83,7 @@ async def settle(pilot, drawn: bool = True) -> None:
     busy = ("chat", "burst", "probe")
     # Not finished, rather than running: a worker just created is still pending, and moving
     # the clock before it runs would stamp its responses with the next step's time.
-    while app.session.client is None or any(
+    while app.tour_player is None or any(
             (w.group or "").split(":")[0] in busy and not w.is_finished for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
@@ -86,52 +93,48 @@ async def settle(pilot, drawn: bool = True) -> None:
         await pilot.pause()
 
 
-async def say(pilot, text: str, drawn: bool = True) -> None:
-    chat_input = pilot.app.query_one("#chat-input")
-    chat_input.value = text
-    await chat_input.action_submit()
+async def play_step(pilot, look_s: float = 1.0, drawn: bool = True) -> None:
+    """The tour's current step, act by act on the scripted clock, then `look_s` more: the
+    moment its picture is taken (once `drawn`)."""
+    app = pilot.app
+    clock, tour = app.clock, app.tour_player.tour
+    started = clock.now - tour.elapsed(clock.now)
+    for act in tour.step.acts:
+        clock.now = max(clock.now, started + act.at_s)
+        app.tick()
+        await settle(pilot, drawn=False)
+    clock.now = max(clock.now, started + max((a.at_s for a in tour.step.acts), default=0.0)
+                    + look_s)
+    app.tick()
     await settle(pilot, drawn)
 
 
-async def history(pilot, minutes: int = 4) -> None:
-    """A few minutes of quota use, so the plot has something to show."""
-    clock = pilot.app.clock
-    for step in range(minutes * 4):
-        clock.now += 15
-        await say(pilot, f"/burst {3 + (step * 7) % 9}", drawn=False)  # the last say draws
+def tour_step(number: int) -> Callable[[object], Awaitable[None]]:
+    """A scene: the tour played up to step `number` (1-based), at that step's picture."""
 
+    async def scene(pilot) -> None:
+        await settle(pilot, drawn=False)
+        app = pilot.app
+        for _ in range(number - 1):
+            await play_step(pilot, look_s=0.0, drawn=False)
+            tour = app.tour_player.tour
+            app.clock.now += tour.step.seconds - tour.elapsed(app.clock.now)
+            app.tick()  # the next step begins, and its first acts go
+            await settle(pilot, drawn=False)
+        await play_step(pilot)
 
-async def start(pilot) -> None:
-    await settle(pilot)
-    await pilot.press("f5")
-    await settle(pilot)
-
-
-async def after_history(pilot, minutes: int, pause_s: float, line: str) -> None:
-    await settle(pilot)
-    await history(pilot, minutes)
-    pilot.app.clock.now += pause_s
-    await say(pilot, line)
-    pilot.app.clock.now += 1
-    pilot.app.tick()
-    await pilot.pause()
-
-
-async def chat(pilot) -> None:
-    await after_history(pilot, 2, 30, "How close am I to my rate limit?")
-
-
-async def burst(pilot) -> None:
-    await after_history(pilot, 4, 20, "/burst 40")
+    return scene
 
 
 async def headers(pilot) -> None:
-    await start(pilot)
+    """The first step, with the last response's headers open (F2)."""
+    await tour_step(1)(pilot)
     await pilot.press("f2")
     await pilot.pause()
 
 
-SCENES = {"start": start, "chat": chat, "burst": burst, "headers": headers}
+TOUR_STEPS = 6
+SCENES = {f"tour-{n}": tour_step(n) for n in range(1, TOUR_STEPS + 1)} | {"headers": headers}
 
 
 # The overview: three simulators as named endpoints, one of them failing every call. Fixed

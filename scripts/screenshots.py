@@ -10,15 +10,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scenes import SCENES, SIZES, overview, overview_app, scene_app
+from scenes import SCENES, SIZES, overview, overview_app, tour_app
 
 OUT = Path(__file__).parent.parent / "screenshots"
-SHOTS = [("start", "wide"), ("chat", "wide"), ("burst", "wide"), ("headers", "wide"),
-         ("chat", "narrow")]
+SHOTS = [*((f"tour-{n}", "wide") for n in range(1, 7)), ("headers", "wide"),
+         ("tour-4", "narrow")]
 
 
 async def shoot(scene: str, size: str) -> Path:
-    app = scene_app(deterministic=False)
+    app = tour_app(deterministic=False)
     async with app.run_test(size=SIZES[size]) as pilot:
         await SCENES[scene](pilot)
         path = OUT / f"{scene}-{size}.svg"

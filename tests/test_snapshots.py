@@ -4,7 +4,7 @@ its SVG in tests/__snapshots__. After an intended change: pytest --snapshot-upda
 import time
 
 import pytest
-from scenes import SCENES, SIZES, overview, overview_app, scene_app
+from scenes import SCENES, SIZES, TOUR_STEPS, overview, overview_app, tour_app
 
 
 @pytest.fixture(autouse=True)
@@ -17,10 +17,11 @@ def utc(monkeypatch):
     time.tzset()
 
 
-@pytest.mark.parametrize("scene, size", [("start", "wide"), ("chat", "wide"), ("burst", "wide"),
-                                         ("start", "narrow"), ("chat", "narrow")])
-def test_scene(snap_compare, scene, size):
-    assert snap_compare(scene_app(), run_before=SCENES[scene], terminal_size=SIZES[size])
+@pytest.mark.parametrize("scene, size", [
+    *((f"tour-{n}", "wide") for n in range(1, TOUR_STEPS + 1)), ("tour-4", "narrow")])
+def test_tour(snap_compare, scene, size):
+    """A picture per step of the demo tour, as a first run of `demo --tour` shows it."""
+    assert snap_compare(tour_app(), run_before=SCENES[scene], terminal_size=SIZES[size])
 
 
 @pytest.mark.parametrize("size", ["narrow"])

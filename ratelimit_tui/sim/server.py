@@ -7,6 +7,7 @@ It accepts any bearer key (it is a simulator) and never logs one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -125,8 +126,12 @@ class Simulator:
         self.limiter = Limiter(limits, config.clock)
         self.rng = random.Random(config.seed)
         self.requests_served = 0
+        self.forced: collections.deque[str] = collections.deque()  # faults asked for, in order
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it runs
 
     def pick_fault(self) -> str | None:
+        if self.forced:
+            return self.forced.popleft()
         for kind, rate in self.config.faults.items():
             if rate > 0 and self.rng.random() < rate:
                 return kind
@@ -141,9 +146,30 @@ class Simulator:
         rng = random.Random(self.config.seed * 1000 + number)
         while True:
             await asyncio.sleep(rng.uniform(*self.config.teammate_pause_s))
-            tokens = rng.randint(60, 400)
-            for key_id in self.limiter.key_ids():
-                self.limiter.charge(key_id, tokens)
+            self.teammate_call(rng.randint(60, 400))
+
+    def teammate_call(self, tokens: int) -> None:
+        """One teammate's request, charged to every key seen: it uses their quota."""
+        for key_id in self.limiter.key_ids():
+            self.limiter.charge(key_id, tokens)
+
+    # --- a script's hands (the demo tour): called from another thread ----------------------
+
+    def from_outside(self, action: Callable[[], object]) -> None:
+        """Run `action` on the server's loop, between two requests: the limiter is not
+        shared across threads."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(action)
+
+    def force_fault(self, kind: str) -> None:
+        """The next request fails this way, whatever the dice say."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind}")
+        self.forced.append(kind)
+
+    def refill(self) -> None:
+        """Every key's buckets full again, as after a quiet while."""
+        self.limiter = Limiter(self.limiter.limits, self.config.clock)
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -340,6 +366,7 @@ def create_app(config: SimConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sim.loop = asyncio.get_running_loop()
         tasks = [asyncio.create_task(sim.teammate(n)) for n in range(config.teammates)]
         yield
         for task in tasks:

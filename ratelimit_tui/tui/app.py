@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -79,14 +80,20 @@ class RateLimitApp(App[None]):
         Binding("f5", "probe", "Probe"),
         Binding("f6", "compare", "Compare"),
         Binding("escape", "cancel", "Cancel"),
+        # Only while the demo tour plays (check_action), which takes the focus from the chat
+        # input: a focused input would take every letter.
+        Binding("space", "tour_pause", "Pause"),
+        Binding("n", "tour_next", "Next"),
+        Binding("q", "tour_end", "End tour"),
     ]  # Ctrl+Q quits (Textual's own binding); no plain letter does: the input has the focus
 
     def __init__(self, settings: Settings | list[Settings], *,
                  clock: Callable[[], float] = time.time,
                  timer: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, sim_config=None,
-                 tick_s: float = 1.0) -> None:
-        """`settings`: one endpoint's, or several, which the overview lists."""
+                 tick_s: float = 1.0, tour: str | None = None) -> None:
+        """`settings`: one endpoint's, or several, which the overview lists. `tour`: 'loop'
+        or 'once' plays the demo tour (in demo mode)."""
         super().__init__()
         endpoints = settings if isinstance(settings, list) else [settings]
         self.sessions = {s.name: EndpointSession(s) for s in endpoints}
@@ -108,6 +115,8 @@ class RateLimitApp(App[None]):
         self._plot_timer: Timer | None = None
         self.metrics_book = None  # --metrics: what /metrics serves, fed by the client's events
         self.metrics_server = None
+        self.tour = tour
+        self.tour_player = None  # TourPlayer, while the tour plays
 
     @property
     def settings(self) -> Settings:
@@ -130,6 +139,11 @@ class RateLimitApp(App[None]):
         self.last_response = LastResponse(tuple(
             secret for s in self.sessions.values() for secret in endpoint_of(s.settings).secrets))
         yield self.status
+        if self.tour:
+            from ratelimit_tui.tui.tour import TourCaption
+
+            self.caption = TourCaption(lambda: self.session.quota, self.clock)
+            yield self.caption
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield self.quota_panel
@@ -288,6 +302,8 @@ class RateLimitApp(App[None]):
                 self.poll(session)
         self.refresh_status()
         self.schedule_overview()
+        if self.tour and self.sim is not None:
+            self.start_tour()
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
@@ -302,6 +318,24 @@ class RateLimitApp(App[None]):
             "run ratelimit-tui (or pass --base-url for another OpenAI-compatible endpoint).")
         self.events.add(f"demo: the built-in simulator is serving ({config.limits.rpm} "
                         f"requests/min, {count(config.limits.tpm)} tokens/min)")
+
+    def start_tour(self) -> None:
+        from ratelimit_tui.tui.tour import Tour, TourPlayer, tour_steps
+
+        tour = Tour(tour_steps(self.sim.config.limits), loop=self.tour == "loop")
+        self.tour_player = TourPlayer(self, tour, self.caption, on_end=self.end_tour)
+        self.tour_player.start()
+        self.set_focus(None)
+        self.refresh_bindings()
+        self.wake_ticker()
+
+    def end_tour(self) -> None:
+        """Back to ordinary demo mode, where the tour left the quota."""
+        self.tour_player = None
+        self.caption.display = False
+        self.events.add("the tour ended: this is ordinary demo mode (F1 for help)")
+        self.refresh_bindings()
+        self.chat.input.focus()
 
     def log_line(self, session: EndpointSession, text: str, style: str = "") -> None:
         """An Events line about one endpoint: named, when there are several."""
@@ -373,7 +407,13 @@ class RateLimitApp(App[None]):
             self.last_response.show(self.session.last_observed, self.session.last_latency_s)
         self.arm_stale_timer()
         self.refresh_status()
+        self.show_caption()
         self.wake_ticker()
+
+    def show_caption(self) -> None:
+        """The tour's caption names the gauges' figures: it is painted with them."""
+        if self.tour_player is not None:
+            self.tour_player.caption.refresh(layout=True)
 
     def arm_stale_timer(self) -> None:
         """Redraw the status line when, with no news, it turns stale."""
@@ -424,15 +464,20 @@ class RateLimitApp(App[None]):
         if isinstance(self.screen, ModalScreen):
             return  # refreshing under a modal repaints the whole screen every tick
         now = self.clock()
+        if self.tour_player is not None:
+            self.tour_player.play()
         if isinstance(self.screen, OverviewScreen):
             self.redraw_overview()
         else:
             self.quota_panel.tick()
             self.refresh_status()
+            self.show_caption()
         if not self.needs_tick(now):
             self._ticker.pause()  # nothing on screen changes with time: stop waking up
 
     def needs_tick(self, now: float) -> bool:
+        if self.tour_player is not None:
+            return True  # its next act, its next step, its caption
         if isinstance(self.screen, OverviewScreen):
             return any(s.needs_tick(now) for s in self.sessions.values())
         retry_until = self.session.facts.retry_until
@@ -663,6 +708,8 @@ class RateLimitApp(App[None]):
             panel.show(self.session.last_observed)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action.startswith("tour_"):
+            return self.tour_player is not None and self.screen is self.screen_stack[0]
         if action == "overview":
             return self.several and not isinstance(self.screen, OverviewScreen)
         if action == "compare":
@@ -720,7 +767,26 @@ class RateLimitApp(App[None]):
         if self.session.client is not None:
             self.probe_now()
 
+    def playing(self):
+        """The tour's player, or SkipAction: the key goes on to the input."""
+        if self.tour_player is None or self.screen is not self.screen_stack[0]:
+            raise SkipAction()
+        return self.tour_player
+
+    def action_tour_pause(self) -> None:
+        self.playing().toggle_pause()
+
+    def action_tour_next(self) -> None:
+        self.playing().skip()
+
+    def action_tour_end(self) -> None:
+        self.playing()
+        self.end_tour()
+
     def action_cancel(self) -> None:
+        if self.tour_player is not None:
+            self.end_tour()
+            return
         session = self.session  # its answer and its burst; another endpoint's go on
         cancelled = [w for w in self.workers if w.is_running and
                      w.group in (f"chat:{session.name}", f"burst:{session.name}")]
@@ -736,7 +802,8 @@ class RateLimitApp(App[None]):
         self.call_after_refresh(self.refocus)
 
     def refocus(self) -> None:
-        if self.screen is self.screen_stack[0] and self.chat.input.display and (
+        if self.tour_player is None and self.screen is self.screen_stack[0] and \
+                self.chat.input.display and (
                 self.focused is None or not self.focused.display):
             self.chat.input.focus()
 

@@ -160,7 +160,7 @@ class BucketGauge(Widget):
         return bar
 
 
-def _say(line: Static, text: str) -> None:
+def say(line: Static, text: str) -> None:
     """Update a line only when its text changes: an update lays the whole screen out again,
     and the 1 Hz tick would do it every second for nothing."""
     if str(line.content) != text:
@@ -197,11 +197,11 @@ class QuotaPanel(VerticalScroll):
                  "the least left are shown)"] if hidden else []
         if unread:
             parts.append(f"{plural(unread, 'header')} past the first {MAX_HEADERS:,} not read")
-        _say(more, "; ".join(parts))
+        say(more, "; ".join(parts))
         empty = self.empty
         empty.display = not states
         if not states:
-            _say(empty,
+            say(empty,
                  "No numbers yet: this endpoint's calls fail (Events says why)." if failing else
                  "This endpoint sent no rate-limit headers: nothing to show yet. (Some, like "
                  "vLLM or DeepSeek, never do.)" if headerless else WAITING)
@@ -238,7 +238,7 @@ class QuotaPanel(VerticalScroll):
         wait = state.retry_wait(now)
         when = (f"the server asks to wait {countdown_text(wait)}" if wait else
                 f"at {time.strftime('%H:%M:%S', time.localtime(state.last.received_at))}")
-        _say(note, f"429 from a limit these headers do not show: {when}")
+        say(note, f"429 from a limit these headers do not show: {when}")
 
     def tick(self) -> None:
         """Re-render from the clock: countdowns, projected refills, the binding mark."""

@@ -85,6 +85,9 @@ class HistoryPlot(Container):
         self._follow = self.set_timer(column_s - now % column_s + 0.01, self.redraw)
         if key == self._drawn:
             return
+        # The figure ends where the current column does: what is drawn depends on the column,
+        # not on the instant within it, so that a redraw later in the column changes nothing.
+        now = (key[-1] + 1) * column_s
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
