@@ -381,11 +381,32 @@ def _dashboard(flags: dict, tour: str | None = None) -> int:
     # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
     # garbage worth collecting; the app turns the collector back on after its first frame.
     gc.disable()
-    endpoints = _endpoints(**flags)
+    from ratelimit_tui.core.choices import FILE_NAME, load
+    from ratelimit_tui.locations import data_dir
+
+    path = data_dir() / FILE_NAME
+    choices = load(path)
+    endpoints = _endpoints(**{**flags, "theme": flags.get("theme") or choices.theme})
+    if flags.get("poll_s") is None:  # a flag is this run's word; a choice, the last run's
+        endpoints = [_chosen_poll(s, choices.poll_s) for s in endpoints]
     from ratelimit_tui.tui.app import make_app
 
-    make_app(endpoints if len(endpoints) > 1 else endpoints[0], tour=tour).run()
+    make_app(endpoints if len(endpoints) > 1 else endpoints[0], tour=tour, choices=choices,
+             choices_path=path).run()
     return 0
+
+
+def _chosen_poll(settings, polls: dict[str, float]):
+    from dataclasses import replace
+
+    from ratelimit_tui.config import ConfigError, history_endpoint, parse_poll
+
+    chosen = polls.get(history_endpoint(settings))
+    try:
+        return settings if chosen is None else replace(
+            settings, poll_s=parse_poll(chosen, "choices"))
+    except ConfigError:  # not a poll any more (the file was edited): as if never chosen
+        return settings
 
 
 def _fail(message: str) -> None:

@@ -50,6 +50,8 @@ class Settings:
     retention_days: float = 7.0
     history: bool = True  # keep calls in the SQLite history
     metrics: tuple[str, int] | None = None  # --metrics: serve /metrics on (host, port)
+    alert_below: float = 10.0  # percent left of the binding limit that alerts; 0: never
+    bell: bool = False  # ring the terminal's bell with the alert
 
     def key_fingerprint(self) -> str:
         return self.api_key.fingerprint() if self.api_key else "none"
@@ -73,6 +75,8 @@ _FILE_KEYS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "stream_limit": ("stream_limit_s", (int, float)),
     "retention_days": ("retention_days", (int, float)),
     "history": ("history", bool),
+    "alert_below": ("alert_below", (int, float)),
+    "bell": ("bell", bool),
 }
 # Where calls go: a named endpoint says it for itself, it never inherits the top level's.
 _WHERE = ("base_url", "provider", "api_key_env", "organization", "project", "model",
@@ -188,6 +192,9 @@ def _checked(table: dict[str, Any], where: str, allowed) -> dict[str, Any]:
                 raise ConfigError(f"{where}: {key} must be {least}, not {value}")
         if key == "base_url":
             check_url(value, where)
+        if key == "alert_below" and not 0 <= value <= 100:
+            raise ConfigError(f"{where}: alert_below is a percentage from 0 (never) to 100, "
+                              f"not {value}")
     return values
 
 

@@ -2,6 +2,7 @@
 simulator, on a scripted clock (its keys, its acts, its caption)."""
 
 from scenes import SIZES, play_step, settle, tour_app
+from tui_helpers import log_text
 
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.tui.tour import Act, Step, Tour, tour_steps
@@ -101,7 +102,7 @@ async def test_the_failures_step_shows_the_503_and_the_cut_answer():
             await pilot.press("n")
         assert app.tour_player.tour.index == 4
         await play_step(pilot)
-        log = "\n".join(str(line.text) for line in app.events.lines)
+        log = log_text(app)
         assert "server error 503" in log and "HTML error page" in log
         assert "dropped mid-answer" in log
         answer = app.chat.transcript.query(".answer").last()
@@ -119,5 +120,5 @@ async def test_once_ends_in_demo_mode_after_the_last_step():
         app.tick()
         await pilot.pause()
         assert app.tour_player is None and app.focused is app.chat.input
-        log = "\n".join(str(line.text) for line in app.events.lines)
+        log = log_text(app)
         assert "the tour ended: this is ordinary demo mode" in log

@@ -9,19 +9,14 @@ import time
 import pytest
 from scenes import ScriptedTime
 from textual import events
-from tui_helpers import demo_app, finished, probe, ready, send, wait_until
+from tui_helpers import demo_app, finished, log_text, probe, ready, send, wait_until
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.core.events import Outcome
 from ratelimit_tui.tui.app import make_app
 from ratelimit_tui.tui.messages import CallFinished, QuotaUpdated, RetryWaiting
 from ratelimit_tui.tui.widgets.chat import ChatInput, Transcript
-from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
-
-
-def log_text(app) -> str:
-    """The event log's text, wrapped lines joined again."""
-    return " ".join(" ".join(line.text for line in app.query_one(EventLog).lines).split())
+from ratelimit_tui.tui.widgets.panels import LastResponse, StatusLine
 
 
 def screen_text(app) -> str:
@@ -452,12 +447,12 @@ async def test_up_then_down_gives_back_the_draft_and_bad_commands_clear_the_inpu
         await ready(pilot)
         await send(pilot, "/poll off")
         chat_input = app.chat.input
-        await send(pilot, "/model")
+        await send(pilot, "/burst lots")
         assert chat_input.value == ""
-        assert "/model needs a model name" in log_text(app)
+        assert "/burst needs a number of calls" in log_text(app)
         await pilot.press(*"half a thought")
         await pilot.press("up")
-        assert chat_input.value == "/model"
+        assert chat_input.value == "/burst lots"
         await pilot.press("up", "down", "down")
         assert chat_input.value == "half a thought"
 

@@ -73,3 +73,8 @@ async def probe(pilot, messages):
     await pilot.press("f5")
     (record,) = await finished(pilot, messages, kind="probe")
     return record
+
+
+def log_text(app) -> str:
+    """The event log's text, wrapped lines joined again."""
+    return " ".join(" ".join(str(line.text) for line in app.events.lines).split())

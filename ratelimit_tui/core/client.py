@@ -39,6 +39,8 @@ from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.core.secret import scrub
 
 PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
+CHAT_PATH = "/chat/completions"
+MAX_MODELS = 1000  # an endpoint's list of models, as far as a picker shows it
 # Connections open at once. The HTTP client's pool scans all of its connections for every
 # request it places, on the UI's event loop: with 200 open (a /burst 200), typing lagged by
 # a quarter of a second. More calls than this queue for a connection.
@@ -63,6 +65,10 @@ class _Trace:
     deadline: asyncio.Timeout | None = None  # the head's, until it arrives
     chars: int = 0  # of the answer so far
     parts: list[str] = field(default_factory=list)
+
+
+class ModelsUnlisted(Exception):
+    """The endpoint did not list its models; the message is safe to show."""
 
 
 class _Failed(Exception):
@@ -124,6 +130,8 @@ class QuotaClient:
         if trace is not None and trace.deadline is not None:
             trace.deadline.reschedule(None)  # the head is here: the body's limits take over
         bound(response, self._limits)
+        if not response.request.url.path.endswith(CHAT_PATH):
+            return  # the list of models: no quota of the chat's to read there
         pairs = response.headers.multi_items()  # decoded once: Headers.get() decodes each time
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
         request_id = find_request_id(pairs)
@@ -150,6 +158,18 @@ class QuotaClient:
         """The cheapest call that returns rate-limit headers: one attempt, max_tokens=1."""
         return await self.chat(list(PROBE_MESSAGES), model=model or self.probe_model or self.model,
                                stream=False, max_tokens=1, kind=kind, retries=0)
+
+    async def models(self) -> list[str]:
+        """The endpoint's models (GET /models), sorted. Raises ModelsUnlisted."""
+        ids: list[str] = []
+        try:
+            async for model in await self._sdk.models.list():
+                ids.append(model.id)
+                if len(ids) >= MAX_MODELS:
+                    break
+        except (openai.APIError, httpx2.HTTPError, OSError, ValueError) as exc:
+            raise ModelsUnlisted(self._scrub(str(exc) or type(exc).__name__)) from None
+        return sorted(ids)
 
     async def poll_forever(self, interval_s: float,
                            on_record: Callable[[CallRecord], None] | None = None) -> None:

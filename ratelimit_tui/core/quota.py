@@ -59,6 +59,15 @@ class BucketState:
         shown = math.floor(projected + 1e-9)
         return shown, shown != self.bucket.remaining
 
+    def shown_share(self, now: float) -> float | None:
+        """The share left, of the count shown (9 / 20 is 45%, whatever the projection's
+        fraction): the figures beside each other agree."""
+        shown, _ = self.shown_remaining(now)
+        limit = self.bucket.limit
+        if shown is None or not limit:
+            return None
+        return max(0.0, min(1.0, shown / limit))
+
     def projected_fraction(self, now: float) -> float | None:
         projected = self.projected_remaining(now)
         limit = self.bucket.limit

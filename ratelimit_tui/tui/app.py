@@ -31,6 +31,7 @@ from ratelimit_tui.config import (
     history_endpoint,
     parse_poll,
 )
+from ratelimit_tui.core.choices import Choices
 from ratelimit_tui.core.endpoint import CREDENTIALS_NOTE
 from ratelimit_tui.core.events import (
     CallKind,
@@ -41,7 +42,7 @@ from ratelimit_tui.core.events import (
     RetryScheduled,
 )
 from ratelimit_tui.core.format import call_line, compact_duration, count, countdown_text, plural
-from ratelimit_tui.core.history import QuotaHistory
+from ratelimit_tui.core.history import WINDOWS, QuotaHistory
 from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
@@ -54,14 +55,16 @@ from ratelimit_tui.tui.messages import (
     RetryWaiting,
     StartupFailed,
 )
+from ratelimit_tui.tui.models import CommandSuggester
 from ratelimit_tui.tui.overview import OverviewScreen
 from ratelimit_tui.tui.session import EndpointSession
 from ratelimit_tui.tui.widgets.chat import ChatPanel, Transcript
-from ratelimit_tui.tui.widgets.gauges import QuotaPanel
+from ratelimit_tui.tui.widgets.gauges import WAITING, QuotaPanel, bucket_label, percent
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
+PROBE_TOKENS_GUESS = 9  # a minimal call's prompt ('ping') and its one token, before one counted
 
 
 FULL_VIEW_ACTIONS = ("toggle_headers", "cycle_window", "probe", "cancel")  # of one endpoint
@@ -74,6 +77,7 @@ class RateLimitApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-medium"), (40, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),  # the input takes it when empty
         Binding("f2", "toggle_headers", "Headers"),
         Binding("f3", "cycle_window", "Window"),
         Binding("f4", "overview", "Endpoints"),
@@ -91,9 +95,11 @@ class RateLimitApp(App[None]):
                  clock: Callable[[], float] = time.time,
                  timer: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, sim_config=None,
-                 tick_s: float = 1.0, tour: str | None = None) -> None:
+                 tick_s: float = 1.0, tour: str | None = None, choices: Choices | None = None,
+                 choices_path=None) -> None:
         """`settings`: one endpoint's, or several, which the overview lists. `tour`: 'loop'
-        or 'once' plays the demo tour (in demo mode)."""
+        or 'once' plays the demo tour (in demo mode). `choices`: what the user chose in an
+        earlier run, kept in `choices_path` as they choose again (nowhere without one)."""
         super().__init__()
         endpoints = settings if isinstance(settings, list) else [settings]
         self.sessions = {s.name: EndpointSession(s) for s in endpoints}
@@ -117,6 +123,8 @@ class RateLimitApp(App[None]):
         self.metrics_server = None
         self.tour = tour
         self.tour_player = None  # TourPlayer, while the tour plays
+        self.choices = choices or Choices()
+        self.choices_path = choices_path
 
     @property
     def settings(self) -> Settings:
@@ -131,10 +139,15 @@ class RateLimitApp(App[None]):
         self.status = StatusLine()
         self.quota_panel = QuotaPanel(self.clock)
         self.chat = ChatPanel()
+        self.chat.input.suggester = CommandSuggester(lambda: self.session.models,
+                                                     lambda: self.list_models(self.session))
         self.chat.border_title = self.chat_title()
         self.transcripts = {self.session.name: self.chat.transcript}  # each endpoint's
         self.plot = HistoryPlot(self.session.history, self.clock)
         self.plot.poll_s = self.session.poll_s
+        if self.choices.window_s in WINDOWS:
+            self.plot.set_window(self.choices.window_s)
+        self.fit_panel_to(self.session)
         self.events = EventLog(self.clock)
         self.last_response = LastResponse(tuple(
             secret for s in self.sessions.values() for secret in endpoint_of(s.settings).secrets))
@@ -187,6 +200,8 @@ class RateLimitApp(App[None]):
         gc.enable()  # the CLI paused the collector for start-up
         # What is not needed to see the screen comes second: the first frame is ~10 ms sooner.
         self.query_one("#right").mount(self.events, self.last_response)
+        if self.choices.headers:
+            self.action_toggle_headers()
         self.plot.load()
         if self.settings.theme not in self.available_themes:
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
@@ -341,6 +356,31 @@ class RateLimitApp(App[None]):
         """An Events line about one endpoint: named, when there are several."""
         self.events.add(f"{session.name}: {text}" if self.several else text, style)
 
+    def fit_panel_to(self, session: EndpointSession) -> None:
+        """The quota panel's words for this endpoint: its alert, and on a real endpoint that
+        does not poll, how to get numbers without chatting."""
+        self.quota_panel.alert_below = session.alarm.below if session.alarm else 0.0
+        self.quota_panel.waiting = WAITING if session.settings.demo or session.poll_s else (
+            f"{WAITING} Press F5 for one minimal call, or /poll 30 to poll every 30 s "
+            "(each costs a few tokens); any chat shows them too.")
+
+    def remember(self, **changes) -> None:
+        """Keep a choice made in the dashboard for the next run (in the data directory)."""
+        choices = replace(self.choices, **changes)
+        if choices == self.choices:
+            return
+        self.choices = choices
+        if self.choices_path is not None:
+            from ratelimit_tui.core.choices import save
+
+            problem = save(self.choices_path, choices)
+            if problem:
+                self.events.add(f"cannot keep your choices: {problem}", "yellow")
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_mounted:  # set in on_mount from the settings: not a choice
+            self.remember(theme=theme)
+
     def on_history_problem(self, message: HistoryProblem) -> None:
         self.events.add(message.text, "yellow")
 
@@ -386,7 +426,9 @@ class RateLimitApp(App[None]):
             self.compare.add(observed.snapshot.received_at, session.name,
                              binding.bucket.fraction)
         if session is self.session:
-            self.schedule_redraw()
+            self.schedule_redraw()  # which checks its headroom
+        else:
+            self.check_headroom(session, observed.snapshot.received_at)
         if session is self.session or self.comparing:
             self.schedule_plot()
         self.schedule_overview()
@@ -405,10 +447,25 @@ class RateLimitApp(App[None]):
                               failing=self.session.facts.failure is not None)
         if self.last_response.display and self.session.last_observed is not None:
             self.last_response.show(self.session.last_observed, self.session.last_latency_s)
+        self.check_headroom(self.session, now)
         self.arm_stale_timer()
         self.refresh_status()
         self.show_caption()
         self.wake_ticker()
+
+    def check_headroom(self, session: EndpointSession, now: float) -> None:
+        """Say it once when the binding limit goes under the alert, and ring if asked."""
+        alarm = session.alarm
+        if alarm is None or not alarm.check(session.quota, now):
+            return
+        state = alarm.low
+        shown, _ = state.shown_remaining(now)
+        self.log_line(session, f"low headroom: {bucket_label(state)} has "
+                      f"{percent(state.shown_share(now))} left ({count(shown)} of "
+                      f"{count(state.bucket.limit)}), under the {percent(alarm.below)} alert",
+                      "bold red")
+        if session.settings.bell:
+            self.bell()
 
     def show_caption(self) -> None:
         """The tour's caption names the gauges' figures: it is painted with them."""
@@ -439,6 +496,7 @@ class RateLimitApp(App[None]):
         worker that made the call shows its own result)."""
         session = self.sessions[message.endpoint]
         record = message.record
+        session.finished(record)
         if self.store is not None:
             self.store.add(record, history_endpoint(session.settings),
                            session.settings.key_fingerprint())
@@ -470,6 +528,7 @@ class RateLimitApp(App[None]):
             self.redraw_overview()
         else:
             self.quota_panel.tick()
+            self.check_headroom(self.session, now)
             self.refresh_status()
             self.show_caption()
         if not self.needs_tick(now):
@@ -499,7 +558,14 @@ class RateLimitApp(App[None]):
         self.status.show(endpoint=endpoint, model=self.session.model,
                          dialect=self.session.dialect,
                          state=connection_state(self.session.facts, now),
-                         poll_s=self.session.poll_s, retry_in=retry_in)
+                         poll_s=self.session.poll_s, retry_in=retry_in, low=self.low_words(now))
+
+    def low_words(self, now: float) -> str | None:
+        """'requests 6% left', while the shown endpoint's binding limit is under its alert."""
+        alarm = self.session.alarm
+        if alarm is None or alarm.low is None:
+            return None
+        return f"{alarm.low.bucket.metric} {percent(alarm.low.shown_share(now) or 0.0)} left"
 
     def schedule_overview(self) -> None:
         """Coalesced like the full view's redraw; only while the overview is on screen."""
@@ -628,17 +694,20 @@ class RateLimitApp(App[None]):
             model=session.settings.probe_model or session.model)
         self.log_line(session, f"probe: {call_line(record)}", "" if record.ok else "red")
 
-    def burst(self, calls: int):
-        """`calls` minimal calls to the endpoint shown; Esc cancels them there."""
-        return self.run_worker(self.spend(self.session, calls),
+    def burst(self, calls: int, at_once: int | None = None):
+        """`calls` minimal calls to the endpoint shown, `at_once` at a time (default: as many
+        as the client's connections); Esc cancels them there."""
+        return self.run_worker(self.spend(self.session, calls, at_once),
                                group=f"burst:{self.session.name}")
 
-    async def spend(self, session: EndpointSession, calls: int) -> None:
+    async def spend(self, session: EndpointSession, calls: int, at_once: int | None) -> None:
         from ratelimit_tui.core.client import MAX_CONNECTIONS  # loaded: the client exists
 
-        pace = f", {MAX_CONNECTIONS} at a time" if calls > MAX_CONNECTIONS else " at once"
+        at_once = at_once or MAX_CONNECTIONS
+        pace = (" one at a time" if at_once == 1 and calls > 1 else
+                f", {at_once} at a time" if calls > at_once else " at once")
         self.log_line(session, f"burst: {plural(calls, 'minimal call')}{pace}")
-        gate = asyncio.Semaphore(MAX_CONNECTIONS)  # a call is built only when it can go out
+        gate = asyncio.Semaphore(at_once)  # a call is built only when it can go out
 
         async def one() -> CallRecord:
             async with gate:
@@ -662,6 +731,8 @@ class RateLimitApp(App[None]):
             self.workers.cancel_group(self, f"chat:{self.session.name}")
             self.chat.transcript.remove_children()
             self.session.conversation.clear()
+        elif command.name == "model" and not command.arg:
+            self.pick_model()
         elif command.name == "model":
             self.session.model = command.arg
             if self.session.client is not None:
@@ -676,6 +747,9 @@ class RateLimitApp(App[None]):
                 log.add(str(exc), "red")
                 return
             self.session.facts = replace(self.session.facts, poll_s=self.session.poll_s)
+            self.remember(poll_s={**self.choices.poll_s, history_endpoint(self.settings):
+                                  self.session.poll_s or 0.0})
+            self.fit_panel_to(self.session)
             self.plot.poll_s = self.session.poll_s
             self.session.poll_state = None  # a new series of polls: its first refusal is news
             self.arm_stale_timer()
@@ -688,8 +762,69 @@ class RateLimitApp(App[None]):
         elif command.name == "burst":
             if self.session.client is None:
                 log.add("not connected yet", "red")
-            else:
+            elif self.session.settings.demo:
                 self.burst(int(command.arg))
+            else:
+                self.confirm_burst(self.session, int(command.arg))
+
+    def confirm_burst(self, session: EndpointSession, calls: int) -> None:
+        """A burst on a real endpoint spends real quota, perhaps money: say how much first."""
+        from ratelimit_tui.tui.screens import ConfirmScreen
+
+        each = session.probe_tokens or PROBE_TOKENS_GUESS
+        known = "as the last minimal call counted" if session.probe_tokens else "an estimate"
+        question = (f"/burst {calls} on {session.host} makes {plural(calls, 'minimal call')} "
+                    f"(max_tokens 1) with this key: about {calls} × {each} = "
+                    f"{count(calls * each)} tokens ({known}), and {plural(calls, 'request')} "
+                    "of its quota.")
+
+        def answered(spend: bool | None) -> None:
+            if spend and session.client is not None:
+                self.select(session.name)
+                self.burst(calls)
+            else:
+                self.log_line(session, f"/burst {calls}: not sent")
+
+        self.push_screen(ConfirmScreen(question, "Spend them"), answered)
+
+    def list_models(self, session: EndpointSession, then_pick: bool = False) -> None:
+        """Ask the endpoint for its models, once (a worker: the UI goes on meanwhile)."""
+        if session.client is None or session.models is not None:
+            return
+        self.run_worker(self._list_models(session, then_pick), group=f"models:{session.name}",
+                        exclusive=True)
+
+    async def _list_models(self, session: EndpointSession, then_pick: bool) -> None:
+        from ratelimit_tui.core.client import ModelsUnlisted
+
+        try:
+            session.models = tuple(await session.client.models())
+        except ModelsUnlisted as exc:
+            session.models = ()  # asked once: /model NAME still works
+            self.log_line(session, f"cannot list the models: {exc}", "yellow")
+        if session is self.session:
+            self.chat.input.suggester.ask_again(self.chat.input)
+        if then_pick and session is self.session:
+            self.pick_model()
+
+    def pick_model(self) -> None:
+        """The endpoint's models in the command palette's search; Enter switches to one."""
+        from textual.command import SimpleCommand
+
+        session = self.session
+        if session.models is None:
+            if session.client is None:
+                self.notify("Not connected yet: /model NAME switches by name.")
+            else:
+                self.list_models(session, then_pick=True)
+            return
+        if not session.models:
+            self.notify("This endpoint listed no models: /model NAME switches by name.")
+            return
+        self.search_commands(
+            [SimpleCommand(m, lambda m=m: self.run_command(Command("model", m)),
+                           "the current model" if m == session.model else None)
+             for m in session.models], placeholder=f"Models of {session.host}…")
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -702,6 +837,7 @@ class RateLimitApp(App[None]):
     def action_toggle_headers(self) -> None:
         panel = self.last_response
         panel.display = not panel.display
+        self.remember(headers=panel.display)
         self.events.display = not panel.display
         self.screen.set_class(panel.display, "-headers")  # the layout makes room for it
         if panel.display and self.session.last_observed is not None:
@@ -734,6 +870,7 @@ class RateLimitApp(App[None]):
         if session is not self.session:
             self.session = session
             self.quota_panel.reset()
+            self.fit_panel_to(session)
             self.last_response.clear()
             self.plot.poll_s = session.poll_s
             if not self.comparing:
@@ -762,6 +899,7 @@ class RateLimitApp(App[None]):
 
     def action_cycle_window(self) -> None:
         self.plot.cycle_window()
+        self.remember(window_s=self.plot.window)
 
     def action_probe(self) -> None:
         if self.session.client is not None:
@@ -824,6 +962,8 @@ class RateLimitApp(App[None]):
                             self.action_cycle_window)
         yield SystemCommand("Burst 20 calls", "20 minimal calls at once",
                             lambda: self.run_command(Command("burst", "20")))
+        yield SystemCommand("Choose model", "One of the endpoint's models, for chat and probes",
+                            self.pick_model)
         yield SystemCommand("Clear transcript", "Clear the chat and its context",
                             lambda: self.run_command(Command("clear", "")))
         yield SystemCommand("Help", "Keys and commands", self.action_help)

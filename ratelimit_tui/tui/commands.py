@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HELP = {
-    "/model NAME": "switch the model for chat and probes",
+    "/model [NAME]": "switch the model for chat and probes; with no name, pick one of the "
+                     "endpoint's (Tab completes a name as you type it)",
     "/poll SECONDS|off": "probe every SECONDS (a minimal call), or stop",
     "/burst N": "N minimal calls, 16 at a time, to watch the limits drain and the 429s",
     "/clear": "clear the transcript and the conversation",
@@ -30,15 +31,12 @@ def parse_command(text: str) -> Command | None:
         return None
     name, _, arg = text[1:].strip().partition(" ")
     name, arg = name.lower(), arg.strip()
-    if name == "model":
-        if not arg:
-            raise CommandError("/model needs a model name")
-    elif name == "poll":
+    if name == "poll":
         if not arg:
             raise CommandError("/poll needs seconds, or off")
     elif name == "burst":
         if not arg.isdigit() or not 1 <= int(arg) <= MAX_BURST:
             raise CommandError(f"/burst needs a number of calls from 1 to {MAX_BURST}")
-    elif name not in ("clear", "help"):
+    elif name not in ("clear", "help", "model"):
         raise CommandError(f"unknown command /{name}: try /help")
     return Command(name, arg)

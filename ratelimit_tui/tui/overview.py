@@ -19,7 +19,7 @@ from ratelimit_tui.core.format import count
 from ratelimit_tui.core.history import QuotaHistory, downsample
 from ratelimit_tui.core.status import Connection
 from ratelimit_tui.tui.session import EndpointSummary
-from ratelimit_tui.tui.widgets.gauges import bucket_label, countdown, percent, shown_share
+from ratelimit_tui.tui.widgets.gauges import bucket_label, countdown, percent
 from ratelimit_tui.tui.widgets.panels import STATE_COLOURS
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -88,7 +88,7 @@ def describe(number: int, summary: EndpointSummary, now: float) -> tuple[Text, T
                     else "no rate-limit numbers yet", style="dim")
         return head, line
     shown, projected = binding.shown_remaining(now)
-    share = shown_share(binding, now)
+    share = binding.shown_share(now)
     line.append(f"{bucket_label(binding)} ")
     line.append(f"{'~' if projected else ''}{count(shown)} / {count(binding.bucket.limit)}",
                 style="bold")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
 from ratelimit_tui.tui.commands import HELP
 
@@ -51,3 +51,20 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Markdown(TEXT)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A question before something that costs: Enter (or y) does it, Esc (or n) does not."""
+
+    BINDINGS = [Binding("enter,y", "dismiss(True)", "Yes"),
+                Binding("escape,n", "dismiss(False)", "No")]
+
+    def __init__(self, question: str, yes: str) -> None:
+        super().__init__(classes="confirm")
+        self.question, self.yes = question, yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static(self.question)
+            yield Static(f"[b]Enter[/b]: {self.yes.lower()} · [b]Esc[/b]: cancel",
+                         id="confirm-keys")

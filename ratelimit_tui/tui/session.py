@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ratelimit_tui.config import Settings, endpoint_of
-from ratelimit_tui.core.events import ResponseObserved
+from ratelimit_tui.core.events import CallKind, CallRecord, ResponseObserved
+from ratelimit_tui.core.headroom import HeadroomAlarm
 from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.core.quota import BucketState, QuotaState
 from ratelimit_tui.core.status import Connection, ConnectionFacts, connection_state
@@ -33,6 +34,15 @@ class EndpointSession:
         self.dialect: str | None = None
         self.unreadable_logged: list[str] | None = None  # the bucket ids last said unreadable
         self.last_throttle_at: float | None = None
+        self.alarm = HeadroomAlarm(settings.alert_below) if settings.alert_below else None
+        self.models: tuple[str, ...] | None = None  # the endpoint's, once listed
+        self.probe_tokens: int | None = None  # what the last minimal call counted
+
+    def finished(self, record: CallRecord) -> None:
+        """What a finished call teaches: the cost of a minimal call, for /burst's question."""
+        total = record.usage.total_tokens if record.usage is not None else None
+        if record.kind in (CallKind.PROBE, CallKind.BURST) and total:
+            self.probe_tokens = total
 
     def observe(self, observed: ResponseObserved, now: float) -> list[str] | None:
         """A response's head: the new picture, the history's points. Returns the bucket ids

@@ -228,10 +228,11 @@ class TourPlayer:
         self.app.burst(int(calls))
 
     def _drain(self, _: object) -> None:
-        """As many calls as the requests gauge shows left, and two more: empty, surely."""
+        """As many calls as the requests gauge shows left, and two more: empty, surely. One
+        at a time, so that the last answer is a refusal, whatever the network's timing."""
         state = self.app.session.quota.get("requests")
         shown = state.shown_remaining(self.app.clock())[0] if state is not None else None
-        self.app.burst((shown or 0) + 2)
+        self.app.burst((shown or 0) + 2, at_once=1)
 
     def _chat(self, text: object) -> None:
         if not self.app.answering():  # one answer at a time, as for a user

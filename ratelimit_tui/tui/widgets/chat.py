@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from rich.text import Text
+from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
@@ -14,13 +16,16 @@ from ratelimit_tui.core.format import compact_duration, count
 
 
 class ChatInput(Input):
-    """One line, with the history of what was sent on up / down."""
+    """One line, with the history of what was sent on up / down, Tab to complete, and ? in
+    an empty box for help."""
 
     BINDINGS = [Binding("up", "history(-1)", "Previous", show=False),
-                Binding("down", "history(1)", "Next", show=False)]
+                Binding("down", "history(1)", "Next", show=False),
+                Binding("tab", "complete", "Complete", show=False)]
 
     def __init__(self) -> None:
-        super().__init__(placeholder="Message the model, or /help for commands", id="chat-input")
+        super().__init__(placeholder="Ask the model; / for commands, ? for help",
+                         id="chat-input")
         self.cursor_blink = False  # a blinking cursor alone would cost ~1% of a core when idle
         self.sent: list[str] = []
         self._position = 0  # len(sent): the draft being typed
@@ -31,6 +36,24 @@ class ChatInput(Input):
             self.sent.append(text)
         self._position = len(self.sent)
         self._draft = ""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "?" and not self.value:  # a question starts with words
+            event.stop()
+            event.prevent_default()
+            self.app.action_help()
+            return
+        await super()._on_key(event)
+
+    def action_complete(self) -> None:
+        """Take the suggestion shown after the text; without one, Tab moves the focus
+        (unless a command is being typed: then it waits for one)."""
+        if len(self._suggestion) <= len(self.value):
+            if self.value.startswith("/"):
+                return
+            raise SkipAction()
+        self.value = self._suggestion
+        self.cursor_position = len(self.value)
 
     def action_history(self, step: int) -> None:
         position = max(0, min(len(self.sent), self._position + step))

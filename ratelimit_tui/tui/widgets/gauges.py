@@ -20,6 +20,7 @@ from ratelimit_tui.core.format import (
     window_unit,
 )
 from ratelimit_tui.core.headers import MAX_HEADERS
+from ratelimit_tui.core.headroom import under
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
 
@@ -52,16 +53,6 @@ def countdown(state: BucketState, now: float) -> str:
         if wait is not None:
             return f"next in {countdown_text(wait)}"
     return f"resets in {countdown_text(left)}"
-
-
-def shown_share(state: BucketState, now: float) -> float | None:
-    """The share left, of the count shown (9 / 20 is 45%, whatever the projection's
-    fraction): the figures beside each other agree."""
-    shown, _ = state.shown_remaining(now)
-    limit = state.bucket.limit
-    if shown is None or not limit:
-        return None
-    return max(0.0, min(1.0, shown / limit))
 
 
 def percent(share: float) -> str:
@@ -97,9 +88,10 @@ class BucketGauge(Widget):
         self.clock = clock
         self.state: BucketState | None = None
         self.binding = False
+        self.alert_below = 0.0  # a binding share under this is marked low
 
-    def show(self, state: BucketState, binding: bool) -> None:
-        self.state, self.binding = state, binding
+    def show(self, state: BucketState, binding: bool, alert_below: float = 0.0) -> None:
+        self.state, self.binding, self.alert_below = state, binding, alert_below
         self.refresh()
 
     def colour(self, fraction: float) -> str:
@@ -121,13 +113,16 @@ class BucketGauge(Widget):
         right.append(f"  {countdown(state, now)}", style="dim")
         room = width - right.cell_len - 1
         inferred = b.window_source == WindowSource.INFERRED
+        low = self.binding and under(state, now, self.alert_below)
+        marks = ((" ◆ low", " (inferred)"), (" ◆ low", ""), (" ◆", "")) if low else (
+            (" ◆ binding", " (inferred)"), (" ◆ binding", ""), (" ◆", ""))
         # The most that fits: the label, then the binding mark, then the '(inferred)' note.
-        for binding, note in ((" ◆ binding", " (inferred)"), (" ◆ binding", ""), (" ◆", "")):
+        for binding, note in marks:
             head = Text(bucket_label(state), style="bold")
             if inferred and note:
                 head.append(note, style="dim")
             if self.binding:
-                head.append(binding, style="bold")
+                head.append(binding, style=f"bold {self.colour(0.0)}" if low else "bold")
             if head.cell_len <= room:
                 break
         head.truncate(max(0, room), overflow="ellipsis")
@@ -141,7 +136,7 @@ class BucketGauge(Widget):
         if fraction is None or projected is None:
             why = "no limit sent" if b.limit is None else "no remaining sent"
             return Text(f"n/a ({why})", style="dim")
-        share = shown_share(state, now)
+        share = state.shown_share(now)
         if share is None:
             share = projected
         label = f" {percent(share):>4}"
@@ -176,11 +171,13 @@ class QuotaPanel(VerticalScroll):
         self.border_title = "Quota"
         self.state: QuotaState | None = None
         self.gauges: dict[str, BucketGauge] = {}  # by bucket id
+        self.alert_below = 0.0  # the shown endpoint's low-headroom share
+        self.waiting = WAITING  # what the panel says before the first numbers
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: show() runs at every tick and every batch of news.
         self.note = Static(id="quota-note")
-        self.empty = Static(WAITING, id="quota-empty")
+        self.empty = Static(self.waiting, id="quota-empty")
         self.more = Static(id="quota-more")
         yield from (self.note, self.empty, self.more)
 
@@ -204,7 +201,7 @@ class QuotaPanel(VerticalScroll):
             say(empty,
                  "No numbers yet: this endpoint's calls fail (Events says why)." if failing else
                  "This endpoint sent no rate-limit headers: nothing to show yet. (Some, like "
-                 "vLLM or DeepSeek, never do.)" if headerless else WAITING)
+                 "vLLM or DeepSeek, never do.)" if headerless else self.waiting)
         binding = state.binding(now)
         if binding is not None and (binding.projected_fraction(now) or 0.0) >= 0.999:
             binding = None  # nothing binds while everything is full
@@ -218,7 +215,8 @@ class QuotaPanel(VerticalScroll):
                     self.mount(gauge, after=empty)
                 else:
                     self.mount(gauge, after=previous)
-            gauge.show(bucket_state, binding is not None and binding is bucket_state)
+            gauge.show(bucket_state, binding is not None and binding is bucket_state,
+                       self.alert_below)
             previous = gauge
 
     def reset(self) -> None:

@@ -27,8 +27,9 @@ class StatusLine(Static):
         self.shown = Text()
 
     def show(self, *, endpoint: str, model: str, dialect: str | None, state: Connection,
-             poll_s: float | None, retry_in: float | None) -> None:
-        """`retry_in` is shown when the state is RETRYING."""
+             poll_s: float | None, retry_in: float | None, low: str | None = None) -> None:
+        """`retry_in` is shown when the state is RETRYING; `low` names the binding limit
+        while it is under the low-headroom alert."""
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
         line.append(" ")  # the state first: at 60 columns the end of the line is cut off
@@ -37,6 +38,8 @@ class StatusLine(Static):
                         style="bold yellow")
         else:
             line.append(f"● {state}", style=STATE_COLOURS.get(state, ""))
+        if low:
+            line.append(f"  ▼ {low}", style="bold red")
         for part in (endpoint, model, dialect or "no rate-limit headers yet",
                      f"poll {compact_duration(poll_s)}" if poll_s else "poll off"):
             line.append(" │ ", style="dim")

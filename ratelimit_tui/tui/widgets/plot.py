@@ -63,7 +63,10 @@ class HistoryPlot(Container):
 
     def cycle_window(self) -> None:
         windows = list(WINDOWS)
-        self.window = windows[(windows.index(self.window) + 1) % len(windows)]
+        self.set_window(windows[(windows.index(self.window) + 1) % len(windows)])
+
+    def set_window(self, window: float) -> None:
+        self.window = window
         self._title()
         self.redraw()
 
