@@ -4,8 +4,10 @@ then stops the server and the dashboard it started for the tab."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import select
 import shlex
 import signal
 import socket
@@ -82,17 +84,28 @@ def test_a_taken_port_and_a_missing_extra_are_plain_errors():
     assert "Traceback" not in no_extra.stderr
 
 
-def children(pid: int) -> list[int]:
-    """The processes `pid` started (each tab's dashboard)."""
+def tab_processes(pid: int) -> list[int]:
+    """Descriptors of the processes `pid` started, and theirs (each tab's shell and dashboard),
+    readable once each has exited: held from now on, so a reused pid cannot fool them."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+    started = [int(child) for child in path.read_text().split()] if path.exists() else []
+    held = []
+    for child in started:
+        with contextlib.suppress(ProcessLookupError):  # gone already: nothing to wait for
+            held.append(os.pidfd_open(child))
+        held += tab_processes(child)
+    return held
 
 
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+def killed(held: list[int], seconds: float = 20.0) -> int:
+    """How many of `held` were still running after `seconds` and had to be killed (each wait
+    ends the moment its process exits)."""
+    late = [fd for fd in held if not select.select([fd], [], [], seconds)[0]]
+    for fd in late:
+        signal.pidfd_send_signal(fd, signal.SIGKILL)
+    for fd in held:
+        os.close(fd)
+    return len(late)
 
 
 async def test_a_browser_tab_shows_the_dashboards_gauges_and_ctrl_c_stops_it():
@@ -101,21 +114,22 @@ async def test_a_browser_tab_shows_the_dashboards_gauges_and_ctrl_c_stops_it():
     server = subprocess.Popen(
         [sys.executable, "-m", "ratelimit_tui", "serve", "--port", "0", "--demo"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    tabs: list[int] = []
     try:
-        line = readline(server)
-        assert line.startswith("ratelimit-tui: the dashboard is at http://127.0.0.1:"), line
-        url = re.search(r"http://\S+", line).group()
-        async with chromium(browser, 1280, 800) as page:
-            await page.open(url)
+        async with chromium(browser, 1280, 800) as page:  # starting while the server does
+            line = readline(server)
+            assert line.startswith("ratelimit-tui: the dashboard is at http://127.0.0.1:"), line
+            await page.open(re.search(r"http://\S+", line).group())
             screen = await page.screen_matching(GAUGE)
             assert "demo" in screen
             SCREENSHOT.write_bytes(await page.screenshot())
-            tabs = children(server.pid)
+            tabs = tab_processes(server.pid)
             assert tabs, "no dashboard process for the tab"
             server.send_signal(signal.SIGINT)  # the tab still open: it must not hold the stop
             out, err = server.communicate(timeout=20)
     finally:
         server.kill()
+        late = killed(tabs)
     assert server.returncode == 0, err
     assert "Traceback" not in out + err
-    assert not [pid for pid in tabs if alive(pid)], "a tab's dashboard outlived the server"
+    assert not late, "a tab's dashboard did not quit with the server"
