@@ -10,6 +10,7 @@ from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS
 
 ENDPOINT_FLAGS = ("endpoint", "provider", "base_url", "model", "demo")  # where calls go
 DASHBOARD_FLAGS = ("poll", "no_stream", "theme", "metrics")  # the dashboard's alone
+SERVE_PORT = 8788  # beside the simulator's 8787
 
 
 def _endpoint_flags(parser) -> None:
@@ -35,7 +36,7 @@ def _endpoint_flags(parser) -> None:
                         help="use the built-in simulator even when a key is set")
 
 
-def _dashboard_flags(parser) -> None:
+def _dashboard_flags(parser, metrics: bool = True) -> None:
     import argparse
 
     parser.add_argument("--poll", metavar="SECONDS", default=argparse.SUPPRESS,
@@ -45,9 +46,10 @@ def _dashboard_flags(parser) -> None:
                         help="ask for whole answers")
     parser.add_argument("--theme", default=argparse.SUPPRESS,
                         help="a Textual theme (default: textual-dark)")
-    parser.add_argument("--metrics", metavar="HOST:PORT", type=_listen,
-                        default=argparse.SUPPRESS,
-                        help="also serve the quota as Prometheus metrics, as watch does")
+    if metrics:  # not for serve: every tab's dashboard would want the one port
+        parser.add_argument("--metrics", metavar="HOST:PORT", type=_listen,
+                            default=argparse.SUPPRESS,
+                            help="also serve the quota as Prometheus metrics, as watch does")
 
 
 def build_parser():
@@ -138,6 +140,22 @@ def build_parser():
                             help="only this endpoint: its name in the config file, its URL, "
                             "host[:port] as the status line shows it, or 'demo'")
 
+    serve = commands.add_parser(
+        "serve", help="serve the dashboard to web browsers (the [serve] extra)",
+        description="Serve the dashboard over HTTP: each browser tab that opens the URL gets "
+        "its own dashboard, with the flags given here. Whoever opens it can make calls with "
+        "the API key this server holds: keep it on loopback unless every viewer may. Ctrl-C "
+        "stops it and every tab's dashboard. Needs: pip install 'ratelimit-tui[serve]'.")
+    _endpoint_flags(serve)
+    _dashboard_flags(serve, metrics=False)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=_port, default=SERVE_PORT,
+                       help=f"port, 0 for any free one (default: {SERVE_PORT})")
+    serve.add_argument("--public-url", metavar="URL",
+                       help="the address browsers use, behind a proxy (default: http://HOST:PORT)")
+    serve.add_argument("--tour", action="store_true",
+                       help="serve the guided demo tour instead of the dashboard")
+
     sim = commands.add_parser(
         "sim", help="serve the OpenAI-compatible simulator until Ctrl-C",
         description="Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) whose "
@@ -202,6 +220,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535; 0: any free one)")
+    return int(text)
+
+
 def _span(text: str) -> float:
     import argparse
 
@@ -235,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "demo": DASHBOARD_FLAGS,
              "probe": ENDPOINT_FLAGS,
              "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",),  # their own filter
-             "history": ("endpoint",)}
+             "history": ("endpoint",), "serve": (*ENDPOINT_FLAGS, "poll", "no_stream", "theme")}
     stray = [name for name in given if name not in takes.get(command, ())]
     if stray:
         flags = ", ".join("--" + name.replace("_", "-") for name in stray)
@@ -351,6 +377,22 @@ def _one_endpoint(args, parser) -> str | None:
     return names[0]
 
 
+def _run_serve(args, parser) -> int:
+    from ratelimit_tui.commands import serve
+
+    flags = {name: value for name, value in vars(args).items()
+             if name in ENDPOINT_FLAGS + DASHBOARD_FLAGS}
+    if args.tour and flags:
+        parser.error("--tour serves the scripted demo: it takes no dashboard flags")
+    if not args.tour:  # a wrong flag or config file fails here, not in every browser tab
+        _endpoints(**_where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"))
+    try:
+        return serve.run(serve.tab_arguments(flags, args.tour), args.host, args.port,
+                         args.public_url)
+    except KeyboardInterrupt:
+        return 0
+
+
 def _run_sim(args, parser) -> int:
     from ratelimit_tui.commands import sim
 
@@ -372,7 +414,7 @@ def _run_locate(args, parser) -> int:
 
 COMMANDS = {"dashboard": _run_dashboard, "probe": _run_probe, "inspect": _run_inspect,
             "export": _run_export, "history": _run_history, "sim": _run_sim,
-            "locate": _run_locate, "watch": _run_watch, "demo": _run_demo}
+            "locate": _run_locate, "watch": _run_watch, "demo": _run_demo, "serve": _run_serve}
 
 
 def _dashboard(flags: dict, tour: str | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Regenerate the SVGs in screenshots/ from the real app in demo mode.
+"""Regenerate the pictures in screenshots/: the SVGs from the real app playing the demo
+tour, and browser.png from the browser test (a real Chromium opening `ratelimit-tui serve`).
 
 usage: python scripts/screenshots.py
 """
@@ -6,6 +7,8 @@ usage: python scripts/screenshots.py
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +43,11 @@ def main() -> None:
     for scene, size in SHOTS:
         print(asyncio.run(shoot(scene, size)))
     print(asyncio.run(shoot_overview("narrow")))
+    root = OUT.parent  # the browser's picture: the test that opens serve takes it
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-o", "addopts=",
+                    "tests/test_serve.py", "-k", "browser"], cwd=root, check=True,
+                   env={**os.environ, "UPDATE_SCREENSHOTS": "1"})
+    print(OUT / "browser.png")
 
 
 if __name__ == "__main__":
