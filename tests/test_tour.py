@@ -122,3 +122,15 @@ async def test_once_ends_in_demo_mode_after_the_last_step():
         assert app.tour_player is None and app.focused is app.chat.input
         log = log_text(app)
         assert "the tour ended: this is ordinary demo mode" in log
+
+
+async def test_a_short_terminal_gets_the_captions_title_and_figures_alone():
+    app = tour_app()
+    async with app.run_test(size=(60, 16)) as pilot:
+        await settle(pilot, drawn=False)
+        await pilot.press("n", "n")
+        await play_step(pilot)
+        text = str(app.caption.render())
+        assert text.startswith("Tour 3/6 · A burst. The binding limit is now requests / min")
+        assert "40 minimal calls" not in text  # the gauges keep their rows
+        assert app.quota_panel.region.height >= 3

@@ -76,6 +76,12 @@ class RateLimitApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-medium"), (40, "-tall")]
     BINDINGS = [
+        # Only while the demo tour plays (check_action), which takes the focus from the chat
+        # input: a focused input would take every letter. First, so the footer shows them
+        # first at 80 columns.
+        Binding("space", "tour_pause", "Pause"),
+        Binding("n", "tour_next", "Next"),
+        Binding("q", "tour_end", "End tour"),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),  # the input takes it when empty
         Binding("f2", "toggle_headers", "Headers"),
@@ -84,11 +90,6 @@ class RateLimitApp(App[None]):
         Binding("f5", "probe", "Probe"),
         Binding("f6", "compare", "Compare"),
         Binding("escape", "cancel", "Cancel"),
-        # Only while the demo tour plays (check_action), which takes the focus from the chat
-        # input: a focused input would take every letter.
-        Binding("space", "tour_pause", "Pause"),
-        Binding("n", "tour_next", "Next"),
-        Binding("q", "tour_end", "End tour"),
     ]  # Ctrl+Q quits (Textual's own binding); no plain letter does: the input has the focus
 
     def __init__(self, settings: Settings | list[Settings], *,

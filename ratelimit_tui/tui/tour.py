@@ -37,6 +37,7 @@ class Step:
 
 
 BURST = 40  # calls: more than the demo's requests per minute, so the bucket runs dry
+SHORT_UNDER = 20  # rows: a shorter terminal gets the caption's title and figures alone
 
 
 def tour_steps(limits: Limits) -> tuple[Step, ...]:
@@ -137,9 +138,12 @@ class Tour:
             self._started_at += now - self._paused_at
             self._paused_at = None
 
-    def caption(self, quota: QuotaState, now: float) -> str:
+    def caption(self, quota: QuotaState, now: float, short: bool = False) -> str:
+        """`short`: the title alone, with the live figures."""
         step = self.step
-        text = f"Tour {self.index + 1}/{len(self.steps)} · {step.title}. {step.text}"
+        text = f"Tour {self.index + 1}/{len(self.steps)} · {step.title}."
+        if not short:
+            text += f" {step.text}"
         if step.live:
             text += binding_words(quota, now)
         if self.paused:
@@ -173,7 +177,8 @@ class TourCaption(Widget):
     def render(self) -> Text:
         if self.tour is None:
             return Text("Tour: starting the simulator...")
-        return Text(self.tour.caption(self.quota(), self.clock()))
+        short = self.app.size.height < SHORT_UNDER  # the gauges keep their rows
+        return Text(self.tour.caption(self.quota(), self.clock(), short))
 
 
 class TourPlayer:
