@@ -198,3 +198,12 @@ def _limits(rpm: int):
     from ratelimit_tui.sim.limiter import Limits
 
     return Limits(rpm=rpm, tpm=1_000_000)
+
+
+async def test_the_settings_theme_is_not_taken_for_a_choice(tmp_path):
+    path = tmp_path / "choices.json"
+    app = make_app(Settings(demo=True, theme="gruvbox", history=False), choices_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.theme == "gruvbox"
+    assert not path.exists()  # the config file's theme stays the config file's

@@ -126,6 +126,7 @@ class RateLimitApp(App[None]):
         self.tour_player = None  # TourPlayer, while the tour plays
         self.choices = choices or Choices()
         self.choices_path = choices_path
+        self.theme_chosen = False  # a theme set from now on is the user's choice
 
     @property
     def settings(self) -> Settings:
@@ -170,7 +171,9 @@ class RateLimitApp(App[None]):
 
     def on_mount(self) -> None:
         if self.settings.theme != self.theme and self.settings.theme in self.available_themes:
+            self.theme_chosen = False  # the settings' theme: nobody chose it just now
             self.theme = self.settings.theme  # a change restyles every widget: only if needed
+        self.theme_chosen = True
         self.last_response.display = False  # until F2
         self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
         self.refresh_status()
@@ -379,7 +382,7 @@ class RateLimitApp(App[None]):
                 self.events.add(f"cannot keep your choices: {problem}", "yellow")
 
     def watch_theme(self, theme: str) -> None:
-        if self.is_mounted:  # set in on_mount from the settings: not a choice
+        if self.theme_chosen:
             self.remember(theme=theme)
 
     def on_history_problem(self, message: HistoryProblem) -> None:
