@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,3 +55,25 @@ def run_sim():
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def run_main(capsys, monkeypatch):
+    """run_main(*args, env={...}) -> what `python -m ratelimit_tui *args` would print and
+    return, run in this process: the same parser, command and output, without a second
+    interpreter's start (a second of imports, most of them the SDK's). For what only a process
+    shows (pipes, signals, what is imported, the exit itself), tests start one."""
+    from ratelimit_tui.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()  # only this command's output
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run

@@ -15,14 +15,14 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
-def test_flags_before_a_command_go_with_it(run_sim):
+def test_flags_before_a_command_go_with_it(run_sim, run_main):
     sim = run_sim()
     for args in (("--base-url", sim.base_url, "probe", "--json"),
                  ("probe", "--base-url", sim.base_url, "--json")):
-        result = cli(*args, env={"OPENAI_API_KEY": "sk-test"})
+        result = run_main(*args, env={"OPENAI_API_KEY": "sk-test"})
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["status"] == 200
-    demo = cli("--demo", "probe")
+    demo = run_main("--demo", "probe")
     assert demo.returncode == 0 and "status 200" in demo.stdout
 
 
@@ -73,14 +73,15 @@ def test_locate_says_when_there_is_no_config_file_yet(tmp_path):
     assert "not created yet" not in cli("locate").stdout
 
 
-def test_probe_json_tells_out_of_quota_from_a_rate_limit(run_sim):
+def test_probe_json_tells_out_of_quota_from_a_rate_limit(run_sim, run_main):
     sim = run_sim(faults={"quota": 1.0})
-    result = cli("probe", "--base-url", sim.base_url, "--json", env={"OPENAI_API_KEY": "sk-t"})
+    result = run_main("probe", "--base-url", sim.base_url, "--json",
+                      env={"OPENAI_API_KEY": "sk-t"})
     assert result.returncode == 0, result.stderr
     call = json.loads(result.stdout)["call"]
     assert call["status"] == 429 and call["outcome"] == "insufficient_quota"
     assert "out of quota" in call["error"]
-    fine = json.loads(cli("--demo", "probe", "--json").stdout)["call"]
+    fine = json.loads(run_main("--demo", "probe", "--json").stdout)["call"]
     assert (fine["outcome"], fine["error"]) == ("ok", None)
 
 

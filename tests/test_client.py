@@ -267,21 +267,23 @@ def test_probe_command_json(run_sim):
     assert out["buckets"][0]["remaining"] == 59
 
 
-def test_probe_command_reports_a_429_without_retrying(run_sim, clock):
+def test_probe_command_reports_a_429_without_retrying(run_sim, clock, run_main):
     sim = run_sim(clock=clock, limits=Limits(rpm=1, tpm=100_000))
-    assert run_cli("probe", "--base-url", sim.base_url).returncode == 0
-    result = run_cli("probe", "--base-url", sim.base_url)
+    key = {"OPENAI_API_KEY": KEY}
+    assert run_main("probe", "--base-url", sim.base_url, env=key).returncode == 0
+    result = run_main("probe", "--base-url", sim.base_url, env=key)
     assert result.returncode == 0, result.stderr
     assert "status 429" in result.stdout and "retry-after: 1m" in result.stdout
     assert sim.simulator.requests_served == 2  # one attempt each
 
 
-def test_probe_command_failures_are_one_line(run_sim, unused_tcp_port):
-    refused = run_cli("probe", "--base-url", f"http://127.0.0.1:{unused_tcp_port}/v1")
+def test_probe_command_failures_are_one_line(run_sim, unused_tcp_port, run_main):
+    key = {"OPENAI_API_KEY": KEY}
+    refused = run_main("probe", "--base-url", f"http://127.0.0.1:{unused_tcp_port}/v1", env=key)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1
     assert "connection refused" in refused.stderr
     sim = run_sim(faults={"401": 1.0})
-    bad_key = run_cli("probe", "--base-url", sim.base_url)
+    bad_key = run_main("probe", "--base-url", sim.base_url, env=key)
     assert bad_key.returncode == 1 and "key was rejected" in bad_key.stderr
     assert "Traceback" not in bad_key.stderr and KEY not in bad_key.stderr + bad_key.stdout
 

@@ -241,12 +241,10 @@ def test_export_without_history_is_one_clear_line(tmp_path):
     assert result.returncode == 1 and "no history yet" in result.stderr
 
 
-def test_probe_is_stored(run_sim, tmp_path):
+def test_probe_is_stored(run_sim, tmp_path, run_main):
     sim = run_sim()
-    env = {**os.environ, "RATELIMIT_TUI_DATA_DIR": str(tmp_path / "d"),
-           "OPENAI_API_KEY": "sk-probe-test"}
-    result = subprocess.run([sys.executable, "-m", "ratelimit_tui", "probe", "--base-url",
-                             sim.base_url], capture_output=True, text=True, timeout=60, env=env)
+    env = {"RATELIMIT_TUI_DATA_DIR": str(tmp_path / "d"), "OPENAI_API_KEY": "sk-probe-test"}
+    result = run_main("probe", "--base-url", sim.base_url, env=env)
     assert result.returncode == 0, result.stderr
     (call,) = read_calls(tmp_path / "d" / "history.sqlite3")
     assert call["kind"] == "probe" and call["endpoint"] == sim.base_url

@@ -45,38 +45,106 @@ class BoundedStream(httpx2.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limits = self._limits
-        loop = asyncio.get_running_loop()
-        total_s = self._total_s
-        ends = loop.time() + total_s
+        watch = _Watch(limits.idle_s, self._total_s)
         received = line = 0  # bytes in all; bytes since the last newline
         pieces = self._inner.__aiter__()
-        while True:
-            wait = min(limits.idle_s, ends - loop.time())
-            try:
-                async with asyncio.timeout(max(0.0, wait)):
+        try:
+            while True:
+                watch.reading()
+                try:
                     chunk = await pieces.__anext__()
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                if wait < limits.idle_s:
-                    raise BodyStalled(f"the response took longer than {total_s:g} s in all"
-                                      ) from None
-                raise BodyStalled(f"the server stopped sending for {limits.idle_s:g} s") from None
-            received += len(chunk)
-            if received > limits.max_bytes:
-                raise BodyTooLarge(f"the response passed {limits.max_bytes // MIB} MiB: "
-                                   "reading stopped there")
-            if self._events:
-                newline = chunk.rfind(b"\n")
-                line = len(chunk) - newline - 1 if newline >= 0 else line + len(chunk)
-                if line > limits.max_line_bytes:
-                    raise BodyTooLarge(f"one line of the event stream passed "
-                                       f"{limits.max_line_bytes // MIB} MiB: reading stopped "
-                                       "there")
-            yield chunk
+                except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    watch.stalled()  # raises BodyStalled if the watch cancelled the read
+                    raise
+                finally:
+                    watch.done_reading()
+                received += len(chunk)
+                if received > limits.max_bytes:
+                    raise BodyTooLarge(f"the response passed {limits.max_bytes // MIB} MiB: "
+                                       "reading stopped there")
+                if self._events:
+                    newline = chunk.rfind(b"\n")
+                    line = len(chunk) - newline - 1 if newline >= 0 else line + len(chunk)
+                    if line > limits.max_line_bytes:
+                        raise BodyTooLarge(f"one line of the event stream passed "
+                                           f"{limits.max_line_bytes // MIB} MiB: reading "
+                                           "stopped there")
+                yield chunk
+        finally:
+            watch.stop()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class _Watch:
+    """The body's time limits, with one timer per idle period rather than one per read.
+
+    A stream is read in many small pieces (an event stream: one per token), most of them
+    already buffered. An `asyncio.timeout` around each read cost more than the rest of the
+    client's work on a streamed call; this watch arms a timer at the first read, and when it
+    fires, cancels the read only if that read has waited past its limit, else moves itself to
+    the current read's limit. The cancel is the task's, undone as asyncio.timeout does."""
+
+    def __init__(self, idle_s: float, total_s: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._idle_s = idle_s
+        self._ends = self._loop.time() + total_s
+        self._total_s = total_s
+        self._task: asyncio.Task | None = None  # the task reading now, or None between reads
+        self._since = 0.0  # when the current read started
+        self._cancelling = 0  # the task's cancel requests when the current read started
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0  # the limit the timer was set for
+        self._fired = False  # this watch cancelled the current read
+
+    def reading(self) -> None:
+        self._task = task = asyncio.current_task()
+        self._since = self._loop.time()
+        self._cancelling = task.cancelling() if task is not None else 0
+        if self._timer is None:
+            self._arm()
+
+    def done_reading(self) -> None:
+        self._task = None
+
+    def stalled(self) -> None:
+        """Called on a read's cancel: BodyStalled if this watch asked for it (and nobody else
+        cancelled the task meanwhile), else the cancel goes on."""
+        if not self._fired or self._task is None:
+            return
+        self._fired = False
+        if self._task.uncancel() > self._cancelling:
+            return
+        if self._ends - self._since < self._idle_s:
+            raise BodyStalled(f"the response took longer than {self._total_s:g} s in all"
+                              ) from None
+        raise BodyStalled(f"the server stopped sending for {self._idle_s:g} s") from None
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _due(self) -> float:
+        """The current read's limit: its idle limit, or the whole body's if that comes first."""
+        return min(self._since + self._idle_s, self._ends)
+
+    def _arm(self) -> None:
+        self._timer_due = self._due()
+        self._timer = self._loop.call_at(self._timer_due, self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        if self._task is None:
+            return  # between reads: the next read arms the watch again
+        if self._due() > self._timer_due:
+            self._arm()  # a later read than the one the timer was set for: its own limit
+        else:
+            self._fired = True
+            self._task.cancel()
 
 
 def bound(response: httpx2.Response, limits: Limits) -> None:

@@ -132,13 +132,14 @@ class QuotaClient:
         bound(response, self._limits)
         if not response.request.url.path.endswith(CHAT_PATH):
             return  # the list of models: no quota of the chat's to read there
-        pairs = response.headers.multi_items()  # decoded once: Headers.get() decodes each time
+        # decoded once (Headers.get() decodes each time), and kept as they came
+        pairs = tuple(response.headers.multi_items())
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
         request_id = find_request_id(pairs)
         if trace is not None:
             trace.status, trace.ttfb_s = response.status_code, ttfb
-            trace.request_id, trace.snapshot, trace.headers = request_id, snapshot, tuple(pairs)
-        self._observe(snapshot, ttfb, trace, request_id, tuple(pairs))
+            trace.request_id, trace.snapshot, trace.headers = request_id, snapshot, pairs
+        self._observe(snapshot, ttfb, trace, request_id, pairs)
 
     def _observe(self, snapshot: RateLimitSnapshot, ttfb: float, trace: _Trace | None,
                  request_id: str | None, headers: tuple[tuple[str, str], ...]) -> None:

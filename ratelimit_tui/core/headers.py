@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import islice, repeat
 from typing import Any
 
 from ratelimit_tui.core.format import MONTH, WINDOWS
@@ -72,9 +73,7 @@ def header_items(headers: HeaderInput) -> dict[str, str]:
     else:
         pairs = headers
     out: dict[str, str] = {}
-    for number, pair in enumerate(pairs):
-        if number == MAX_HEADERS:
-            break  # what one head may cost: the rest is not read
+    for pair in islice(pairs, MAX_HEADERS):  # what one head may cost: the rest is not read
         try:
             name, value = pair
         except (TypeError, ValueError):
@@ -82,11 +81,11 @@ def header_items(headers: HeaderInput) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(value, str):
             continue
         lowered = name.strip().lower()
-        if lowered in out:
-            if len(out[lowered]) < MAX_FIELD_CHARS:  # a repeated field is not grown forever
-                out[lowered] = f"{out[lowered]}, {value}"
-        else:
+        seen = out.get(lowered)
+        if seen is None:
             out[lowered] = value
+        elif len(seen) < MAX_FIELD_CHARS:  # a repeated field is not grown forever
+            out[lowered] = f"{seen}, {value}"
     return out
 
 
@@ -135,7 +134,7 @@ def with_upstream(items: dict[str, str]) -> dict[str, str]:
     """A proxy's copies of the upstream's headers (LiteLLM's `llm_provider-x-ratelimit-reset-
     requests`, `llm_provider-retry-after`) fill every field the plain headers lack; where both
     carry one, the plain header wins. Retry-after is one field in three spellings."""
-    if not any(name.startswith(_UPSTREAM_PREFIX) for name in items):
+    if not _any_starts(items, _UPSTREAM_PREFIX):
         return items
     upstream = {name[len(_UPSTREAM_PREFIX):]: value for name, value in items.items()
                 if name.startswith(_UPSTREAM_PREFIX)}
@@ -149,7 +148,13 @@ def with_upstream(items: dict[str, str]) -> dict[str, str]:
 
 
 def _is_litellm(items: dict[str, str]) -> bool:
-    return any(name.startswith(("x-litellm-", _UPSTREAM_PREFIX)) for name in items)
+    return _any_starts(items, ("x-litellm-", _UPSTREAM_PREFIX))
+
+
+def _any_starts(names: Iterable[str], prefix: str | tuple[str, ...]) -> bool:
+    """Whether any of the names starts with `prefix`: a scan in C, as it runs on every
+    response (a generator expression costs a resumption per name)."""
+    return any(map(str.startswith, names, repeat(prefix)))
 
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-litellm-call-id")
@@ -157,16 +162,23 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-litellm-call-id")
 
 def find_request_id(pairs: Iterable[tuple[str, str]]) -> str | None:
     """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries."""
-    found = {name.lower(): value for name, value in pairs
-             if name.lower() in REQUEST_ID_HEADERS}
+    found = {}
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered in REQUEST_ID_HEADERS:
+            found[lowered] = value
     return next((found[name] for name in REQUEST_ID_HEADERS if name in found), None)
+
+
+# (as sent, as read) for every spelling of retry-after, plain or a proxy's copy
+_RETRY_AFTER_SPELLINGS = tuple((prefix + name, name) for prefix in ("", _UPSTREAM_PREFIX)
+                               for name in _RETRY_AFTER)
 
 
 def _longest_retry_after(raw: dict[str, str], received_at: float) -> float | None:
     """The longest wait asked in any spelling, plain or a proxy's copy."""
-    waits = [_retry_after({name: raw[prefix + name]}, received_at)
-             for prefix in ("", _UPSTREAM_PREFIX) for name in _RETRY_AFTER
-             if prefix + name in raw]
+    waits = [_retry_after({name: raw[sent]}, received_at)
+             for sent, name in _RETRY_AFTER_SPELLINGS if sent in raw]
     known = [w for w in waits if w is not None]
     return max(known) if known else None
 
@@ -330,14 +342,19 @@ def _buckets(items: dict[str, str],
 
 def _unreadable(bucket: Bucket, raw: _Fields) -> bool:
     """A value was sent and reads as unknown, and it is not a sentinel (-1, the 0/0/0 trio)."""
-    def lost(text: str | None, value: object) -> bool:
-        return bool(text and text.strip()) and value is None and not text.strip().startswith(
-            "-") and text.strip() != "0"
-
     if bucket.limit is None and bucket.remaining is None and raw.limit == "0":
         return False  # the placeholder trio
-    return (lost(raw.limit, bucket.limit) or lost(raw.remaining, bucket.remaining)
-            or (bucket.known and lost(raw.reset, bucket.reset_in_s)))
+    return (_lost(raw.limit, bucket.limit) or _lost(raw.remaining, bucket.remaining)
+            or (bucket.known and _lost(raw.reset, bucket.reset_in_s)))
+
+
+def _lost(text: str | None, value: object) -> bool:
+    """`text` was sent, reads as nothing, and is not a sentinel. The value is tested first:
+    it is almost always there."""
+    if value is not None or not text:
+        return False
+    text = text.strip()
+    return bool(text) and not text.startswith("-") and text != "0"
 
 
 def keep_the_binding(buckets: list[Bucket], most: int) -> list[Bucket]:
@@ -426,7 +443,7 @@ _IETF_UNITS = {"requests": "requests", "content-bytes": "content_bytes",
 
 
 def _ietf_buckets(items: dict[str, str], received_at: float) -> list[Bucket]:
-    if not _IETF_FIELDS & items.keys():
+    if items.keys().isdisjoint(_IETF_FIELDS):
         return []
     policies: dict[str | None, dict[str, str]] = {}
     for bare, params in _sf_items(items.get("ratelimit-policy", "")):

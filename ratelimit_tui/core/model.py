@@ -34,10 +34,13 @@ def window_name(seconds: float) -> str:
     return compact_duration(seconds)
 
 
+_METRIC_RANK = {"requests": 0, "tokens": 1}  # the rest: 2
+
+
 def display_order(bucket: Bucket) -> tuple[bool, int, float]:
     """Requests first, then tokens, then the rest; scoped buckets after unscoped ones."""
-    metric_rank = {"requests": 0, "tokens": 1}.get(bucket.metric, 2)
-    return (bucket.scope is not None, metric_rank, bucket.name_window_s or 0.0)
+    return (bucket.scope is not None, _METRIC_RANK.get(bucket.metric, 2),
+            bucket.name_window_s or 0.0)
 
 
 class Refill(StrEnum):
@@ -71,6 +74,8 @@ class Bucket:
     @property
     def id(self) -> str:
         """Stable identity across responses: 'requests', 'project_tokens', 'requests_day'."""
+        if not self.scope and self.name_window_s is None:
+            return self.metric  # the usual bucket, asked for its id several times a response
         parts = [self.scope, self.metric] if self.scope else [self.metric]
         if self.name_window_s is not None:
             parts.append(window_name(self.name_window_s))

@@ -153,20 +153,21 @@ class QuotaState:
             if bucket_id not in carried and not state.stale:
                 states[bucket_id] = replace(state, stale=True)
         for bucket in snapshot.buckets:
-            previous = states.get(bucket.id)
+            bucket_id = bucket.id
+            previous = states.get(bucket_id)
             if not bucket.known:
                 if previous is None:
-                    states[bucket.id] = BucketState(bucket, snapshot.received_at)
+                    states[bucket_id] = BucketState(bucket, snapshot.received_at)
                 continue
             if previous is not None and _arrived_out_of_order(previous, bucket,
                                                               snapshot.received_at):
-                states[bucket.id] = replace(previous, stale=False)  # confirmed, if older
+                states[bucket_id] = replace(previous, stale=False)  # confirmed, if older
                 continue
             if bucket.window_s is None and previous and previous.bucket.window_s is not None:
                 # A full bucket does not show its window; the last inference still holds.
                 bucket = replace(bucket, window_s=previous.bucket.window_s,
                                  window_source=previous.bucket.window_source)
-            states[bucket.id] = BucketState(bucket, snapshot.received_at)
+            states[bucket_id] = BucketState(bucket, snapshot.received_at)
         if len(states) > MAX_BUCKETS:  # ids that came and went: the newest news stays
             newest = sorted(states.values(), key=lambda s: (not s.stale, s.observed_at))
             states = {s.bucket.id: s for s in newest[-MAX_BUCKETS:]}
