@@ -69,7 +69,8 @@ async def test_escape_cancels_and_keeps_the_partial_answer():
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         await send(pilot, "a long answer please")
-        await wait_until(pilot, lambda: len(app.query_one(".answer Markdown").source) > 10)
+        await wait_until(pilot, lambda: any(len(m.source) > 10  # once the answer is there
+                                            for m in app.query(".answer Markdown")))
         await pilot.press("escape")
         (record,) = await finished(pilot, messages)
         assert record.outcome == Outcome.CANCELLED and record.text

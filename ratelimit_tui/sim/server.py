@@ -13,6 +13,7 @@ import json
 import math
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -155,11 +156,21 @@ class Simulator:
 
     # --- a script's hands (the demo tour): called from another thread ----------------------
 
-    def from_outside(self, action: Callable[[], object]) -> None:
-        """Run `action` on the server's loop, between two requests: the limiter is not
-        shared across threads."""
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(action)
+    def from_outside(self, action: Callable[[], object], wait_s: float = 1.0) -> None:
+        """Run `action` on the server's loop, between two requests (the limiter is not
+        shared across threads), and wait for it: what the caller does next sees it done."""
+        if self.loop is None:
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            finally:
+                done.set()
+
+        self.loop.call_soon_threadsafe(run)
+        done.wait(wait_s)
 
     def force_fault(self, kind: str) -> None:
         """The next request fails this way, whatever the dice say."""
