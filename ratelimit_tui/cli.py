@@ -45,7 +45,8 @@ def _dashboard_flags(parser, metrics: bool = True) -> None:
     parser.add_argument("--no-stream", action="store_true", default=argparse.SUPPRESS,
                         help="ask for whole answers")
     parser.add_argument("--theme", default=argparse.SUPPRESS,
-                        help="a Textual theme (default: textual-dark)")
+                        help="a Textual theme (default: the one last chosen in the "
+                        "dashboard, else textual-dark)")
     if metrics:  # not for serve: every tab's dashboard would want the one port
         parser.add_argument("--metrics", metavar="HOST:PORT", type=_listen,
                             default=argparse.SUPPRESS,
@@ -312,9 +313,10 @@ def _run_demo(args, parser) -> int:
     if args.once and not args.tour:
         parser.error("--once goes with --tour")
     tour = ("once" if args.once else "loop") if args.tour else None
-    # One endpoint, the simulator, whatever the config file names.
-    return _dashboard({**_dashboard_settings(vars(args)), "demo": True, "endpoint": ["default"]},
-                      tour=tour)
+    # One endpoint, the simulator, whatever the config file names. The tour's scripted calls
+    # stay out of the history: its plot and its first numbers are every viewer's first run's.
+    flags = {**_dashboard_settings(vars(args)), "demo": True, "endpoint": ["default"]}
+    return _dashboard({**flags, "history": False} if tour else flags, tour=tour)
 
 
 def _run_watch(args, parser) -> int:
@@ -384,11 +386,13 @@ def _run_serve(args, parser) -> int:
              if name in ENDPOINT_FLAGS + DASHBOARD_FLAGS}
     if args.tour and flags:
         parser.error("--tour serves the scripted demo: it takes no dashboard flags")
+    simulated = args.tour  # no key of the user's is used: say so, not warn of it
     if not args.tour:  # a wrong flag or config file fails here, not in every browser tab
-        _endpoints(**_where(flags), poll_s=flags.get("poll"), theme=flags.get("theme"))
+        simulated = all(s.demo for s in _endpoints(**_where(flags), poll_s=flags.get("poll"),
+                                                   theme=flags.get("theme")))
     try:
         return serve.run(serve.tab_arguments(flags, args.tour), args.host, args.port,
-                         args.public_url)
+                         args.public_url, simulated)
     except KeyboardInterrupt:
         return 0
 

@@ -80,7 +80,7 @@ async def settle(pilot, drawn: bool = True) -> None:
     app = pilot.app
     await pilot.pause()  # a submitted line becomes a worker only once its message is handled
     deadline = time.monotonic() + 20
-    busy = ("chat", "burst", "probe")
+    busy = ("chat", "burst", "probe", "tour")
     # Not finished, rather than running: a worker just created is still pending, and moving
     # the clock before it runs would stamp its responses with the next step's time.
     while app.tour_player is None or any(
@@ -107,6 +107,9 @@ async def play_step(pilot, look_s: float = 1.0, drawn: bool = True) -> None:
                     + look_s)
     app.tick()
     await settle(pilot, drawn)
+    if drawn:  # the plot follows the clock on a real-time timer: bring it to the scripted now
+        app.plot.redraw()
+        await pilot.pause()
 
 
 def tour_step(number: int) -> Callable[[object], Awaitable[None]]:

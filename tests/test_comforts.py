@@ -52,6 +52,8 @@ async def test_the_model_picker_lists_the_endpoints_models_and_switches(run_sim)
         await pilot.press(*"o4", "enter")
         await wait_until(pilot, lambda: app.session.model == "o4-mini", what="the switch")
         assert app.session.client.model == "o4-mini" and "model: o4-mini" in log_text(app)
+        await send(pilot, "/model gpt-nonexistent")  # switched, but warned
+        assert "model: gpt-nonexistent; not among the endpoint's models" in log_text(app)
 
 
 async def test_completion_of_commands_and_model_names_as_they_are_typed(run_sim):
@@ -93,6 +95,7 @@ async def test_choices_made_in_the_dashboard_are_kept_for_the_next_run(tmp_path)
         await pilot.pause()
     kept = load(path)
     assert kept == Choices(theme="nord", window_s=3600.0, headers=True, poll_s={"demo": 30.0})
+    assert path.stat().st_mode & 0o777 == 0o600  # it names the endpoints used: the user's
     again = make_app(load_settings({"demo": True, "poll_s": "off", "history": False}, env={}),
                      choices=kept, choices_path=path)
     async with again.run_test(size=(120, 40)) as pilot:
@@ -141,7 +144,7 @@ async def test_low_headroom_is_said_once_per_crossing_and_shown_while_it_lasts(m
         await wait_until(pilot, lambda: "low headroom" in log_text(app), what="the alert")
         assert "low headroom: requests / min has 5% left (1 of 20), under the 10% alert" in \
             log_text(app)
-        assert "▼ requests 5% left" in str(app.status.shown)
+        assert "▼ requests 5%" in str(app.status.shown)
         gauge = app.quota_panel.gauges["requests"]
         assert "◆ low" in str(gauge.render())
         await send(pilot, "/burst 1")  # lower still: the same crossing, not said again
@@ -151,7 +154,8 @@ async def test_low_headroom_is_said_once_per_crossing_and_shown_while_it_lasts(m
         scripted.advance(30)  # half the window: the projection climbs over 10% again
         app.tick()
         assert app.session.alarm.low is None and "▼" not in str(app.status.shown)
-        await send(pilot, "/burst 12")
+        assert not app.session.alarm.armed  # only a response saying 20% left re-arms it
+        await send(pilot, "/burst 12")  # its first responses say 50%; its last, 0%
         await wait_until(pilot, lambda: log_text(app).count("low headroom") == 2)
 
 

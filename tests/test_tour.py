@@ -83,8 +83,11 @@ async def test_the_tour_plays_in_the_dashboard_with_its_keys_and_its_caption_agr
         await pilot.press("n")  # throttled: the question meets a 429 and a visible retry
         await play_step(pilot)
         assert any(w >= 0.5 for w in app.clock.waits)  # the retry waited the server's wait
+        app.chat.input.focus()  # as a browser gives it back: the tour's keys still work
         await pilot.press("space")
         assert app.tour_player.tour.paused and "(paused: space goes on)" in str(caption.render())
+        assert app.chat.input.value == "" and app.active_bindings["space"].binding.description \
+            == "Resume"
         app.clock.now += 60
         app.tick()
         assert app.tour_player.tour.index == 3  # no step moves while paused
@@ -107,8 +110,9 @@ async def test_once_ends_in_demo_mode_after_the_last_step():
         await settle(pilot, drawn=False)
         for _ in range(5):
             await pilot.press("n")
-        assert app.tour_player.tour.index == 5
-        app.clock.now += 18
+        tour = app.tour_player.tour
+        assert tour.index == 5
+        app.clock.now += tour.step.seconds
         app.tick()
         await pilot.pause()
         assert app.tour_player is None and app.focused is app.chat.input
@@ -126,3 +130,17 @@ async def test_a_short_terminal_gets_the_captions_title_and_figures_alone():
         assert text.startswith("Tour 3/6 · A burst. The binding limit is now requests / min")
         assert "40 minimal calls" not in text  # the gauges keep their rows
         assert app.quota_panel.region.height >= 3
+
+
+async def test_what_is_painted_together_reads_one_instant():
+    import asyncio
+
+    from ratelimit_tui.tui.instant import FrameClock
+
+    ticks = iter(range(100))
+    painted = FrameClock(lambda: float(next(ticks)))
+    assert painted() == painted() == 0.0  # the gauges and the caption, in one turn
+    await asyncio.sleep(0)
+    assert painted() == 1.0  # the next turn: the next instant
+    painted.new_instant()
+    assert painted() == 2.0

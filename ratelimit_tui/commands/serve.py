@@ -53,7 +53,9 @@ def free_port(host: str, port: int) -> int:
         return sock.getsockname()[1]
 
 
-def run(arguments: list[str], host: str, port: int, url: str | None) -> int:
+def run(arguments: list[str], host: str, port: int, url: str | None,
+        simulated: bool = False) -> int:
+    """`simulated`: every tab runs on the built-in simulator, with no key of the user's."""
     try:
         server = make_server(tab_command(arguments), host, port, url)
     except ImportError:
@@ -66,8 +68,9 @@ def run(arguments: list[str], host: str, port: int, url: str | None) -> int:
         return 2
     if not is_loopback(host):
         print(f"warning: serving on {host}, not loopback: anyone who can open "
-              f"{server.public_url} gets a dashboard that makes calls with the API key this "
-              "server holds", file=sys.stderr)
+              f"{server.public_url} gets a dashboard" + (
+                  " on the built-in simulator (no API key is used)" if simulated else
+                  " that makes calls with the API key this server holds"), file=sys.stderr)
     server.serve()
     return 0
 

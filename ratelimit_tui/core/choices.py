@@ -49,7 +49,10 @@ def save(path: Path, choices: Choices) -> str | None:
     temporary = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(asdict(choices), indent=1))
+        # Only the user's, as the history is: it names the endpoints they use.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(json.dumps(asdict(choices), indent=1))
         os.replace(temporary, path)
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"

@@ -13,14 +13,28 @@ def under(state: BucketState | None, now: float, below: float) -> bool:
 
 
 class HeadroomAlarm:
+    """Goes off when the binding limit's share, as its gauge shows it, falls under `below`;
+    goes off again only after a response reported twice that much left. Refills projected
+    between responses do not re-arm it: a bucket that others keep draining is one crossing,
+    not one per poll."""
+
     def __init__(self, below_percent: float) -> None:
         self.below = below_percent / 100
         self.low: BucketState | None = None  # the binding bucket, while under the threshold
+        self.armed = True
+
+    def reported(self, quota: QuotaState, at: float) -> None:
+        """A response's picture (each one: a burst's are drawn together, once)."""
+        state = quota.binding(at)
+        fraction = state.bucket.fraction if state is not None else None
+        if fraction is not None and fraction >= min(1.0, 2 * self.below):
+            self.armed = True
 
     def check(self, quota: QuotaState, now: float) -> bool:
-        """Whether the binding limit just went under the threshold (once per crossing: it
-        must climb back over before it alerts again)."""
+        """Whether to say it now (once per crossing)."""
         state = quota.binding(now)
-        was_low = self.low is not None
         self.low = state if under(state, now, self.below) else None
-        return self.low is not None and not was_low
+        if self.low is None or not self.armed:
+            return False
+        self.armed = False
+        return True

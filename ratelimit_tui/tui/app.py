@@ -46,6 +46,7 @@ from ratelimit_tui.core.history import WINDOWS, QuotaHistory
 from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
+from ratelimit_tui.tui.instant import FrameClock
 from ratelimit_tui.tui.messages import (
     CallFinished,
     ClientReady,
@@ -64,6 +65,7 @@ from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
+TOUR_KEYS = frozenset({"space", "n", "q"})
 PROBE_TOKENS_GUESS = 9  # a minimal call's prompt ('ping') and its one token, before one counted
 
 
@@ -76,12 +78,13 @@ class RateLimitApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-medium"), (40, "-tall")]
     BINDINGS = [
-        # Only while the demo tour plays (check_action), which takes the focus from the chat
-        # input: a focused input would take every letter. First, so the footer shows them
-        # first at 80 columns.
-        Binding("space", "tour_pause", "Pause"),
-        Binding("n", "tour_next", "Next"),
-        Binding("q", "tour_end", "End tour"),
+        # Only while the demo tour plays (check_action); before the chat input, which gives
+        # them up meanwhile (a browser hands the focus back to it). First, so that the footer
+        # shows them first at 80 columns.
+        Binding("space", "tour_pause", "Pause", priority=True),
+        Binding("space", "tour_resume", "Resume", priority=True),
+        Binding("n", "tour_next", "Next", priority=True),
+        Binding("q", "tour_end", "End tour", priority=True),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),  # the input takes it when empty
         Binding("f2", "toggle_headers", "Headers"),
@@ -139,7 +142,8 @@ class RateLimitApp(App[None]):
         # Kept as attributes: the hot paths need no query, and a message that arrives while
         # the app shuts down finds its widget still there (if no longer on screen).
         self.status = StatusLine()
-        self.quota_panel = QuotaPanel(self.clock)
+        self.painted = FrameClock(self.clock)  # the gauges and the caption that names them
+        self.quota_panel = QuotaPanel(self.painted)
         self.chat = ChatPanel()
         self.chat.input.suggester = CommandSuggester(lambda: self.session.models,
                                                      lambda: self.list_models(self.session))
@@ -157,7 +161,7 @@ class RateLimitApp(App[None]):
         if self.tour:
             from ratelimit_tui.tui.tour import TourCaption
 
-            self.caption = TourCaption(lambda: self.session.quota, self.clock)
+            self.caption = TourCaption(lambda: self.session.quota, self.painted)
             yield self.caption
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -344,6 +348,7 @@ class RateLimitApp(App[None]):
         tour = Tour(tour_steps(self.sim.config.limits), loop=self.tour == "loop")
         self.tour_player = TourPlayer(self, tour, self.caption, on_end=self.end_tour)
         self.tour_player.start()
+        self.chat.input.reserved = TOUR_KEYS
         self.set_focus(None)
         self.refresh_bindings()
         self.wake_ticker()
@@ -351,6 +356,7 @@ class RateLimitApp(App[None]):
     def end_tour(self) -> None:
         """Back to ordinary demo mode, where the tour left the quota."""
         self.tour_player = None
+        self.chat.input.reserved = frozenset()
         self.caption.display = False
         self.events.add("the tour ended: this is ordinary demo mode (F1 for help)")
         self.refresh_bindings()
@@ -420,6 +426,8 @@ class RateLimitApp(App[None]):
         session = self.sessions[message.endpoint]
         observed = message.observed
         unreadable = session.observe(observed, self.clock())
+        if session.alarm is not None:
+            session.alarm.reported(observed.quota, observed.snapshot.received_at)
         if unreadable:  # once per change, not per response
             self.log_line(session, f"unreadable rate-limit values for {', '.join(unreadable)} "
                           "(sent, but not a count or a delay any server can mean): the gauges "
@@ -446,6 +454,7 @@ class RateLimitApp(App[None]):
 
     def redraw_news(self) -> None:
         self._redraw_pending = False
+        self.painted.new_instant()
         now = self.clock()
         self.quota_panel.show(self.session.quota, now, headerless=self.session.headerless,
                               failing=self.session.facts.failure is not None)
@@ -526,6 +535,7 @@ class RateLimitApp(App[None]):
         if isinstance(self.screen, ModalScreen):
             return  # refreshing under a modal repaints the whole screen every tick
         now = self.clock()
+        self.painted.new_instant()
         if self.tour_player is not None:
             self.tour_player.play()
         if isinstance(self.screen, OverviewScreen):
@@ -569,7 +579,7 @@ class RateLimitApp(App[None]):
         alarm = self.session.alarm
         if alarm is None or alarm.low is None:
             return None
-        return f"{alarm.low.bucket.metric} {percent(alarm.low.shown_share(now) or 0.0)} left"
+        return f"{alarm.low.bucket.metric} {percent(alarm.low.shown_share(now) or 0.0)}"
 
     def schedule_overview(self) -> None:
         """Coalesced like the full view's redraw; only while the overview is on screen."""
@@ -741,7 +751,11 @@ class RateLimitApp(App[None]):
             self.session.model = command.arg
             if self.session.client is not None:
                 self.session.client.model = command.arg
-            self.log_line(self.session, f"model: {command.arg}")
+            listed = self.session.models
+            self.log_line(self.session, f"model: {command.arg}" + (
+                "; not among the endpoint's models (a 404 will say so)"
+                if listed and command.arg not in listed else ""),
+                "yellow" if listed and command.arg not in listed else "")
             self.chat.border_title = self.chat_title()
             self.refresh_status()
         elif command.name == "poll":
@@ -805,7 +819,8 @@ class RateLimitApp(App[None]):
             session.models = tuple(await session.client.models())
         except ModelsUnlisted as exc:
             session.models = ()  # asked once: /model NAME still works
-            self.log_line(session, f"cannot list the models: {exc}", "yellow")
+            self.log_line(session, f"cannot list the models: {exc} (/model NAME switches by "
+                          "name)", "yellow")
         if session is self.session:
             self.chat.input.suggester.ask_again(self.chat.input)
         if then_pick and session is self.session:
@@ -849,7 +864,10 @@ class RateLimitApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action.startswith("tour_"):
-            return self.tour_player is not None and self.screen is self.screen_stack[0]
+            playing = self.tour_player is not None and self.screen is self.screen_stack[0]
+            if action in ("tour_pause", "tour_resume"):  # one key, named for what it does
+                return playing and self.tour_player.tour.paused == (action == "tour_resume")
+            return playing
         if action == "overview":
             return self.several and not isinstance(self.screen, OverviewScreen)
         if action == "compare":
@@ -917,6 +935,9 @@ class RateLimitApp(App[None]):
 
     def action_tour_pause(self) -> None:
         self.playing().toggle_pause()
+        self.refresh_bindings()
+
+    action_tour_resume = action_tour_pause
 
     def action_tour_next(self) -> None:
         self.playing().skip()

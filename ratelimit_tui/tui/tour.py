@@ -8,11 +8,13 @@ app's tick; `TourCaption` draws the words, at the same instant as the gauges it 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widget import Widget
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from ratelimit_tui.core.format import count
 from ratelimit_tui.core.quota import QuotaState
@@ -48,7 +50,7 @@ def tour_steps(limits: Limits) -> tuple[Step, ...]:
              f"A simulated OpenAI-compatible API with {rpm} requests and {tpm} tokens a "
              "minute. Each gauge is what the last response's headers said: remaining / limit, "
              "and when the bucket is full again.",
-             (Act(0, "refill"),)),  # the numbers: the first poll's, or the last one's
+             (Act(0, "refill"), Act(1, "probe"))),  # round two starts full, and shows it
         Step("Teammates' traffic", 15,
              "Two teammates share this key. Their calls come out of the same buckets, so the "
              "token gauge falls between your own calls: each response shows what is left.",
@@ -59,21 +61,20 @@ def tour_steps(limits: Limits) -> tuple[Step, ...]:
              "requests gauge drain to 0; the calls beyond it are refused with 429s (Events "
              "counts them).",
              (Act(0, "burst", BURST),), live=True),
-        Step("Throttled", 18,
+        Step("Throttled", 12,
              "With the requests bucket empty, a question is refused, then retried after the "
              "wait the server asked for: the status line counts it down.",
-             (Act(0, "drain"), Act(1, "chat", "How much of my quota is left?")), live=True),
+             (Act(0, "drain"), Act(0, "chat", "How much of my quota is left?")), live=True),
         Step("Failures", 15,
              "Servers fail too: a proxy's HTML 503 on a probe, then an answer cut off mid-"
              "stream. Each says what it is, in Events and in the chat; the gauges keep the "
              "last numbers a server sent.",
              (Act(0, "fault", "503"), Act(0, "probe"), Act(8, "fault", "cut"),
               Act(8, "chat", "Explain token buckets in one sentence."))),
-        Step("Recovery", 18,
+        Step("Recovery", 24,
              f"The buckets refill continuously: {rpm} requests a minute is one every "
              f"{60 / rpm:g} s. Between responses the gauges project the refill (marked ~); "
-             "each probe confirms it.",
-             (Act(4, "probe"), Act(12, "probe")), live=True),
+             "each poll confirms it.", (), live=True),
     )
 
 
@@ -240,9 +241,20 @@ class TourPlayer:
         self.app.burst((shown or 0) + 2, at_once=1)
 
     def _chat(self, text: object) -> None:
-        if not self.app.answering():  # one answer at a time, as for a user
-            self.app.chat.transcript.add_user(str(text))
-            self.app.send_chat(str(text))
+        """Asked once the step's burst is done (the drain's last call must be the refusal
+        the question then meets), and only if no answer is still coming, as for a user."""
+        bursts = [w for w in self.app.workers if w.group == f"burst:{self.app.session.name}"
+                  and not w.is_finished]
+
+        async def ask() -> None:
+            for worker in bursts:
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):  # Esc: ask anyway
+                    await worker.wait()
+            if not self.app.answering():
+                self.app.chat.transcript.add_user(str(text))
+                self.app.send_chat(str(text))
+
+        self.app.run_worker(ask(), group="tour")
 
     def _fault(self, kind: object) -> None:
         self.app.sim.simulator.force_fault(str(kind))

@@ -28,6 +28,7 @@ class ChatInput(Input):
                          id="chat-input")
         self.cursor_blink = False  # a blinking cursor alone would cost ~1% of a core when idle
         self.sent: list[str] = []
+        self.reserved: frozenset[str] = frozenset()  # keys the app takes for now (the tour's)
         self._position = 0  # len(sent): the draft being typed
         self._draft = ""
 
@@ -36,6 +37,9 @@ class ChatInput(Input):
             self.sent.append(text)
         self._position = len(self.sent)
         self._draft = ""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key not in self.reserved and super().check_consume_key(key, character)
 
     async def _on_key(self, event: events.Key) -> None:
         if event.character == "?" and not self.value:  # a question starts with words
