@@ -471,3 +471,17 @@ async def test_wording():
         await wait_until(pilot, lambda: "burst of 1:" in log_text(app))
         assert "burst: 1 minimal call at once" in log_text(app)
         assert "1 minimal calls" not in log_text(app)
+
+
+async def test_demo_mode_polls_at_once_when_ready_then_waits_its_interval():
+    """The first gauge of a first run comes from the first poll: it must not wait a period."""
+    messages, hook = recorder()
+    scripted = ScriptedTime(hold=True)
+    app = demo_app(load_settings({"demo": True}, env={}), scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await scripted.held()  # the poll's first wait
+        (record,) = await finished(pilot, messages, kind="probe")
+        assert record.ok and scripted.waits == [10.0]  # the call, then the wait: not after
+        await pilot.pause()
+        assert "requests / min" in app.quota_panel.gauges["requests"].render().plain

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
-import openai
 
 from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
@@ -36,6 +35,7 @@ from ratelimit_tui.core.events import (
 from ratelimit_tui.core.headers import find_request_id, parse_rate_limit_headers
 from ratelimit_tui.core.model import RateLimitSnapshot, is_throttled
 from ratelimit_tui.core.quota import QuotaState
+from ratelimit_tui.core.sdk import openai
 from ratelimit_tui.core.secret import scrub
 
 PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
