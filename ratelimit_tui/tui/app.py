@@ -471,12 +471,10 @@ class RateLimitApp(App[None]):
         alarm = session.alarm
         if alarm is None or not alarm.check(session.quota, now):
             return
-        state = alarm.low
-        shown, _ = state.shown_remaining(now)
-        self.log_line(session, f"low headroom: {bucket_label(state)} has "
-                      f"{percent(state.shown_share(now))} left ({count(shown)} of "
-                      f"{count(state.bucket.limit)}), under the {percent(alarm.below)} alert",
-                      "bold red")
+        # What is left, the gauge says (a burst's answers come back in any order: the one
+        # that crossed is not always the lowest).
+        self.log_line(session, f"low headroom: {bucket_label(alarm.low)} fell under the "
+                      f"{percent(alarm.below)} alert", "bold red")
         if session.settings.bell:
             self.bell()
 
