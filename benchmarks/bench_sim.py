@@ -29,14 +29,31 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"
         "max_tokens": 16}
 
 
-def start_sim(*extra: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ratelimit_tui", "sim", "--port", "0", "--rpm", "100000000",
-         "--tpm", "1000000000", *extra], stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    # Keep reading its log lines: a full pipe would stop the simulator mid-benchmark.
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
+def start_sim(*extra: str, log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`ratelimit-tui sim` with limits out of reach; its request log goes to a pipe this
+    process drains, or to the file `log` (which costs this process nothing)."""
+    command = [sys.executable, "-m", "ratelimit_tui", "sim", "--port", "0", "--rpm",
+               "100000000", "--tpm", "1000000000", *extra]
+    if log is None:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        # Keep reading its log lines: a full pipe would stop the simulator mid-benchmark.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+    else:
+        with log.open("w") as out:
+            proc = subprocess.Popen(command, stdout=out)
+        line = first_line(log, proc)
     return proc, line.strip().rsplit(" ", 1)[1]
+
+
+def first_line(path: Path, proc: subprocess.Popen, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while "\n" not in (text := path.read_text()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the simulator did not start: {text!r}")
+        time.sleep(0.02)
+    return text.split("\n", 1)[0]
 
 
 async def load(base_url: str, seconds: float, clients: int) -> dict:

@@ -1,0 +1,138 @@
+"""Simulator throughput against mocklimit 0.6.0 (a FastAPI rate-limiting mock), in one run.
+
+Both servers run in their own processes, started once; the same load (bench_sim.load:
+non-streaming chat, 16 concurrent keep-alive httpx2 clients for 10 s) drives one, then the
+other, alternating for several rounds. No latency, no streaming pace, limits out of reach.
+Our simulator's request log goes to a file, as `ratelimit-tui sim` prints it by default;
+mocklimit's output (its loguru lines and uvicorn's access log) is discarded.
+
+mocklimit lives in its own venv, never in this project's dependencies:
+    python3 -m venv /work/venvs/mocklimit && /work/venvs/mocklimit/bin/pip install mocklimit==0.6.0
+(another place: --mocklimit-venv DIR or MOCKLIMIT_VENV=DIR)
+
+usage: python benchmarks/bench_sim_vs_mocklimit.py [--rounds 3] [--seconds 10] [--clients 16]
+(writes benchmarks/results/sim_vs_mocklimit.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_sim import load, start_sim
+
+ROOT = Path(__file__).parent
+MOCKLIMIT_CONFIG = ROOT / "mocklimit"  # its OpenAPI spec and limits for the chat endpoint
+DEFAULT_VENV = "/work/venvs/mocklimit"
+
+
+def start_mocklimit(venv: Path) -> tuple[subprocess.Popen, str]:
+    python = venv / "bin" / "python"
+    if not python.exists() or subprocess.run([python, "-c", "import mocklimit"],
+                                             capture_output=True).returncode:
+        sys.exit(f"mocklimit is not installed in {venv}: install it with\n"
+                 f"    python3 -m venv {venv} && {venv}/bin/pip install mocklimit==0.6.0\n"
+                 "or name another venv with --mocklimit-venv DIR or MOCKLIMIT_VENV=DIR")
+    port = free_port()
+    proc = subprocess.Popen(
+        [python, "-m", "mocklimit", "serve", "--spec", MOCKLIMIT_CONFIG / "openapi.yaml",
+         "--rate-config", MOCKLIMIT_CONFIG / "limits.yaml", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"mocklimit did not start listening on port {port}")
+        time.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far (Linux): a cost per request that, unlike
+    requests/s, the other work on this machine does not move much."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(proc: subprocess.Popen, url: str, seconds: float, clients: int) -> dict:
+    cpu_before = cpu_seconds(proc.pid)
+    result = asyncio.run(load(url, seconds, clients))
+    cpu = cpu_seconds(proc.pid) - cpu_before
+    return {**result, "server_cpu_us_per_request": round(cpu / result["requests"] * 1e6)}
+
+
+def summary(runs: list[dict]) -> dict:
+    return {key: round(statistics.median(r[key] for r in runs), 2)
+            for key in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_request")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--mocklimit-venv", type=Path,
+                        default=Path(os.environ.get("MOCKLIMIT_VENV", DEFAULT_VENV)))
+    args = parser.parse_args()
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    runs: dict[str, list[dict]] = {"ours": [], "mocklimit": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            servers["mocklimit"] = start_mocklimit(args.mocklimit_venv)
+            servers["ours"] = start_sim("--latency-ms", "0", "--tokens-per-s", "0",
+                                        log=Path(tmp) / "sim.log")
+            for _, url in servers.values():  # warm both up: imports, first connections
+                asyncio.run(load(url, 1.0, args.clients))
+            for round_number in range(args.rounds):
+                # Alternate which goes first, so neither always follows the other's load.
+                order = ["ours", "mocklimit"] if round_number % 2 == 0 else ["mocklimit", "ours"]
+                for name in order:
+                    result = measure(*servers[name], args.seconds, args.clients)
+                    runs[name].append(result)
+                    print(f"round {round_number + 1} {name:9} {result['requests_per_s']:7.1f} "
+                          f"requests/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+                          f"server CPU {result['server_cpu_us_per_request']} µs/request, "
+                          f"statuses {result['statuses']})", flush=True)
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                proc.wait()
+    ours, theirs = summary(runs["ours"]), summary(runs["mocklimit"])
+    ratios = [o["requests_per_s"] / m["requests_per_s"]
+              for o, m in zip(runs["ours"], runs["mocklimit"], strict=True)]
+    ratio = round(ours["requests_per_s"] / theirs["requests_per_s"], 2)
+    result = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds,
+              "ours": ours, "mocklimit": theirs, "ratio_of_medians": ratio,
+              "ratio_per_round": [round(r, 2) for r in ratios], "runs": runs}
+    (ROOT / "results" / "sim_vs_mocklimit.json").write_text(json.dumps(result, indent=1) + "\n")
+    for name, figures in (("ours", ours), ("mocklimit", theirs)):
+        print(f"{name:9} median {figures['requests_per_s']:.1f} requests/s, p50 "
+              f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, server CPU "
+              f"{figures['server_cpu_us_per_request']} µs/request")
+    print(f"ours / mocklimit: {ratio}x (per round {', '.join(f'{r:.2f}' for r in ratios)})")
+
+
+if __name__ == "__main__":
+    main()
