@@ -77,15 +77,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(proc: subprocess.Popen, url: str, seconds: float, clients: int) -> dict:
-    cpu_before = cpu_seconds(proc.pid)
+    cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
     result = asyncio.run(load(url, seconds, clients))
-    cpu = cpu_seconds(proc.pid) - cpu_before
-    return {**result, "server_cpu_us_per_request": round(cpu / result["requests"] * 1e6)}
+    cpu, client = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
+    return {**result, "server_cpu_us_per_request": round(cpu / result["requests"] * 1e6),
+            "client_cpu_us_per_request": round(client / result["requests"] * 1e6)}
 
 
 def summary(runs: list[dict]) -> dict:
     return {key: round(statistics.median(r[key] for r in runs), 2)
-            for key in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_request")}
+            for key in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_request",
+                        "client_cpu_us_per_request")}
 
 
 def main() -> None:
@@ -113,7 +115,8 @@ def main() -> None:
                     runs[name].append(result)
                     print(f"round {round_number + 1} {name:9} {result['requests_per_s']:7.1f} "
                           f"requests/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-                          f"server CPU {result['server_cpu_us_per_request']} µs/request, "
+                          f"CPU per request: server {result['server_cpu_us_per_request']} µs, "
+                          f"client {result['client_cpu_us_per_request']} µs, "
                           f"statuses {result['statuses']})", flush=True)
         finally:
             for proc, _ in servers.values():
@@ -129,8 +132,9 @@ def main() -> None:
     (ROOT / "results" / "sim_vs_mocklimit.json").write_text(json.dumps(result, indent=1) + "\n")
     for name, figures in (("ours", ours), ("mocklimit", theirs)):
         print(f"{name:9} median {figures['requests_per_s']:.1f} requests/s, p50 "
-              f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, server CPU "
-              f"{figures['server_cpu_us_per_request']} µs/request")
+              f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, CPU per request: server "
+              f"{figures['server_cpu_us_per_request']} µs, client "
+              f"{figures['client_cpu_us_per_request']} µs")
     print(f"ours / mocklimit: {ratio}x (per round {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
