@@ -63,5 +63,7 @@ def run(args) -> int:
                   flush=True)
         await serving
 
-    asyncio.run(serve())
+    # uvicorn's choice of loop, as its own `run` makes it: uvloop where it is installed.
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(serve())
     return 0
