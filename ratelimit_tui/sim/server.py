@@ -23,7 +23,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ratelimit_tui.sim.dialects import GARBAGE_HEADERS, mirrored_error_metadata, rate_headers
+from ratelimit_tui.sim.dialects import (
+    GARBAGE_HEADERS,
+    OPENAI_COOKIE,
+    mirrored_error_metadata,
+    rate_headers,
+)
 from ratelimit_tui.sim.limiter import Decision, Limiter, Limits
 from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS, MODELS, REASONING_MODELS
 
@@ -137,6 +142,7 @@ class Simulator:
         self.limiter = Limiter(limits, config.clock)
         self.rng = random.Random(config.seed)
         self.requests_served = 0
+        self._cookie_given: set[str] = set()  # key ids that had OPENAI_COOKIE
 
     def pick_fault(self) -> str | None:
         for kind, rate in self.config.faults.items():
@@ -190,8 +196,9 @@ class Simulator:
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
         max_tokens = max_tokens or DEFAULT_MAX_TOKENS
         prompt_tokens = estimate_prompt_tokens(messages)
-        decision = self.limiter.charge(Limiter.key_id(key), prompt_tokens + max_tokens)
-        headers = self._headers(decision, fault)
+        key_id = Limiter.key_id(key)
+        decision = self.limiter.charge(key_id, prompt_tokens + max_tokens)
+        headers = self._headers(decision, fault, key_id)
         if not decision.allowed:
             headers["openai-processing-ms"] = _ms_since(started)
             self.log(f"429 rate_limit_exceeded on {decision.exhausted}")
@@ -231,12 +238,15 @@ class Simulator:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _headers(self, decision: Decision, fault: str | None) -> dict[str, str]:
+    def _headers(self, decision: Decision, fault: str | None, key_id: str) -> dict[str, str]:
         headers = {"x-request-id": f"req_{_random_hex(32)}"}
         if fault == "garbage":
             headers.update(GARBAGE_HEADERS)
         elif fault != "noheaders":
             headers.update(rate_headers(self.config.dialect, decision, time.time()))
+            if self.config.dialect == "openai" and key_id not in self._cookie_given:
+                self._cookie_given.add(key_id)
+                headers["set-cookie"] = OPENAI_COOKIE
         return headers
 
     def _rate_limited(self, model: str, decision: Decision, headers: dict[str, str]) -> Response:
