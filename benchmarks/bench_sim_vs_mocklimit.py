@@ -6,11 +6,14 @@ other, alternating for several rounds. No latency, no streaming pace, limits out
 Our simulator's request log goes to a file, as `ratelimit-tui sim` prints it by default;
 mocklimit's output (its loguru lines and uvicorn's access log) is discarded.
 
+Ours runs on uvloop and httptools when the `fast` extra is installed (`pip install -e ".[fast]"`),
+on asyncio and h11 without it; the result says which.
+
 mocklimit lives in its own venv, never in this project's dependencies:
     python3 -m venv /work/venvs/mocklimit && /work/venvs/mocklimit/bin/pip install mocklimit==0.6.0
 (another place: --mocklimit-venv DIR or MOCKLIMIT_VENV=DIR)
 
-usage: python benchmarks/bench_sim_vs_mocklimit.py [--rounds 3] [--seconds 10] [--clients 16]
+usage: python benchmarks/bench_sim_vs_mocklimit.py [--rounds 5] [--seconds 10] [--clients 16]
 (writes benchmarks/results/sim_vs_mocklimit.json)
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import socket
@@ -92,12 +96,16 @@ def summary(runs: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--mocklimit-venv", type=Path,
                         default=Path(os.environ.get("MOCKLIMIT_VENV", DEFAULT_VENV)))
     args = parser.parse_args()
+    # uvicorn's "auto" picks them when importable, in our simulator's interpreter, which is ours.
+    stack = {"loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+             "http": "httptools" if importlib.util.find_spec("httptools") else "h11"}
+    print(f"ours on {stack['loop']} and {stack['http']}", flush=True)
     servers: dict[str, tuple[subprocess.Popen, str]] = {}
     runs: dict[str, list[dict]] = {"ours": [], "mocklimit": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,7 +135,7 @@ def main() -> None:
               for o, m in zip(runs["ours"], runs["mocklimit"], strict=True)]
     ratio = round(ours["requests_per_s"] / theirs["requests_per_s"], 2)
     result = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds,
-              "ours": ours, "mocklimit": theirs, "ratio_of_medians": ratio,
+              "ours_stack": stack, "ours": ours, "mocklimit": theirs, "ratio_of_medians": ratio,
               "ratio_per_round": [round(r, 2) for r in ratios], "runs": runs}
     (ROOT / "results" / "sim_vs_mocklimit.json").write_text(json.dumps(result, indent=1) + "\n")
     for name, figures in (("ours", ours), ("mocklimit", theirs)):
