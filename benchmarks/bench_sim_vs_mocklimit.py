@@ -1,8 +1,10 @@
 """Simulator throughput against mocklimit 0.6.0 (a FastAPI rate-limiting mock), in one run.
 
-Both servers run in their own processes, started once; the same load (bench_sim.load:
-non-streaming chat, 16 concurrent keep-alive httpx2 clients for 10 s) drives one, then the
-other, alternating for several rounds. No latency, no streaming pace, limits out of reach.
+Both servers run in their own processes, started once; the same load (bench_sim.drive:
+non-streaming chat, 16 concurrent keep-alive httpx2 clients) drives each for 10 s a round, in
+2-s slices taken in turn (ours, mocklimit, mocklimit, ours, ...), so that the other work on this
+shared machine, which comes and goes by the second, falls on both alike; five rounds, medians.
+No latency, no streaming pace, limits out of reach.
 Our simulator's request log goes to a file, as `ratelimit-tui sim` prints it by default;
 mocklimit's output (its loguru lines and uvicorn's access log) is discarded.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -32,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_sim import load, start_sim
+from bench_sim import Tally, drive, load_client, start_sim
 
 ROOT = Path(__file__).parent
 MOCKLIMIT_CONFIG = ROOT / "mocklimit"  # its OpenAPI spec and limits for the chat endpoint
@@ -80,12 +83,53 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(proc: subprocess.Popen, url: str, seconds: float, clients: int) -> dict:
-    cpu_before, client_before = cpu_seconds(proc.pid), time.process_time()
-    result = asyncio.run(load(url, seconds, clients))
-    cpu, client = cpu_seconds(proc.pid) - cpu_before, time.process_time() - client_before
-    return {**result, "server_cpu_us_per_request": round(cpu / result["requests"] * 1e6),
-            "client_cpu_us_per_request": round(client / result["requests"] * 1e6)}
+class Meter:
+    """One server's part of a round: its requests, and the CPU that it and this process (the
+    load generator) spent on them, summed over the round's slices."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.tally = Tally()
+        self.server_cpu = self.client_cpu = 0.0
+
+    async def slice(self, client, url: str, seconds: float, clients: int) -> None:
+        server_before, client_before = cpu_seconds(self.pid), time.process_time()
+        await drive(client, url, seconds, clients, self.tally)
+        self.server_cpu += cpu_seconds(self.pid) - server_before
+        self.client_cpu += time.process_time() - client_before
+
+    def result(self) -> dict:
+        summary = self.tally.summary()
+        return {**summary,
+                "server_cpu_us_per_request": round(self.server_cpu / summary["requests"] * 1e6),
+                "client_cpu_us_per_request": round(self.client_cpu / summary["requests"] * 1e6)}
+
+
+async def alternate(servers: dict[str, tuple[subprocess.Popen, str]],
+                    args: argparse.Namespace) -> dict[str, list[dict]]:
+    names = list(servers)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    slices = max(1, round(args.seconds / args.slice))
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {name: await stack.enter_async_context(load_client(args.clients))
+                   for name in names}
+        for name in names:  # warm both up: imports, first connections
+            await drive(clients[name], servers[name][1], 1.0, args.clients, Tally())
+        for round_number in range(args.rounds):
+            meters = {name: Meter(servers[name][0].pid) for name in names}
+            for index in range(slices):
+                for name in names if index % 2 == 0 else names[::-1]:
+                    await meters[name].slice(clients[name], servers[name][1],
+                                             args.seconds / slices, args.clients)
+            for name in names:
+                result = meters[name].result()
+                runs[name].append(result)
+                print(f"round {round_number + 1} {name:9} {result['requests_per_s']:7.1f} "
+                      f"requests/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+                      f"CPU per request: server {result['server_cpu_us_per_request']} µs, "
+                      f"client {result['client_cpu_us_per_request']} µs, "
+                      f"statuses {result['statuses']})", flush=True)
+    return runs
 
 
 def summary(runs: list[dict]) -> dict:
@@ -97,7 +141,8 @@ def summary(runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="of load, per server a round")
+    parser.add_argument("--slice", type=float, default=2.0, help="seconds of one turn")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--mocklimit-venv", type=Path,
                         default=Path(os.environ.get("MOCKLIMIT_VENV", DEFAULT_VENV)))
@@ -107,25 +152,13 @@ def main() -> None:
              "http": "httptools" if importlib.util.find_spec("httptools") else "h11"}
     print(f"ours on {stack['loop']} and {stack['http']}", flush=True)
     servers: dict[str, tuple[subprocess.Popen, str]] = {}
-    runs: dict[str, list[dict]] = {"ours": [], "mocklimit": []}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             servers["mocklimit"] = start_mocklimit(args.mocklimit_venv)
             servers["ours"] = start_sim("--latency-ms", "0", "--tokens-per-s", "0",
                                         log=Path(tmp) / "sim.log")
-            for _, url in servers.values():  # warm both up: imports, first connections
-                asyncio.run(load(url, 1.0, args.clients))
-            for round_number in range(args.rounds):
-                # Alternate which goes first, so neither always follows the other's load.
-                order = ["ours", "mocklimit"] if round_number % 2 == 0 else ["mocklimit", "ours"]
-                for name in order:
-                    result = measure(*servers[name], args.seconds, args.clients)
-                    runs[name].append(result)
-                    print(f"round {round_number + 1} {name:9} {result['requests_per_s']:7.1f} "
-                          f"requests/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-                          f"CPU per request: server {result['server_cpu_us_per_request']} µs, "
-                          f"client {result['client_cpu_us_per_request']} µs, "
-                          f"statuses {result['statuses']})", flush=True)
+            runs = asyncio.run(alternate({"ours": servers["ours"],
+                                          "mocklimit": servers["mocklimit"]}, args))
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
@@ -134,7 +167,8 @@ def main() -> None:
     ratios = [o["requests_per_s"] / m["requests_per_s"]
               for o, m in zip(runs["ours"], runs["mocklimit"], strict=True)]
     ratio = round(ours["requests_per_s"] / theirs["requests_per_s"], 2)
-    result = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds,
+    result = {"clients": args.clients, "seconds": args.seconds, "slice_s": args.slice,
+              "rounds": args.rounds,
               "ours_stack": stack, "ours": ours, "mocklimit": theirs, "ratio_of_medians": ratio,
               "ratio_per_round": [round(r, 2) for r in ratios], "runs": runs}
     (ROOT / "results" / "sim_vs_mocklimit.json").write_text(json.dumps(result, indent=1) + "\n")
