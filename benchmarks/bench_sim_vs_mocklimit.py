@@ -8,6 +8,13 @@ No latency, no streaming pace, limits out of reach.
 Our simulator's request log goes to a file, as `ratelimit-tui sim` prints it by default;
 mocklimit's output (its loguru lines and uvicorn's access log) is discarded.
 
+That load generator, though, costs about 0.9 ms of CPU a request, more than mocklimit's whole
+server (about 0.7 ms): on a quiet machine both servers saturate it and come out alike, and the
+ratio grows only as the machine's other work makes them share its cores with it. So when wrk
+(a C load generator: apt-get install wrk) is on PATH, the same load is also sent by wrk
+(-t1 -c16, keep-alive, 10 s a server, alternated, three rounds): then the servers are the
+bottleneck, and requests/s compares them.
+
 Ours runs on uvloop and httptools when the `fast` extra is installed (`pip install -e ".[fast]"`),
 on asyncio and h11 without it; the result says which.
 
@@ -27,6 +34,8 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -35,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_sim import Tally, drive, load_client, start_sim
+from bench_sim import BODY, Tally, drive, load_client, start_sim
 
 ROOT = Path(__file__).parent
 MOCKLIMIT_CONFIG = ROOT / "mocklimit"  # its OpenAPI spec and limits for the chat endpoint
@@ -132,10 +141,75 @@ async def alternate(servers: dict[str, tuple[subprocess.Popen, str]],
     return runs
 
 
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer sk-bench"
+"""
+
+
+def wrk(proc: subprocess.Popen, url: str, seconds: int, clients: int, script: Path) -> dict:
+    before = cpu_seconds(proc.pid)
+    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s",
+                          script, f"{url}/chat/completions"],
+                         capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(proc.pid) - before
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def percentile_ms(name: str) -> float:
+        value, unit = re.search(rf"^\s*{name}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
+        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+
+    return {"requests": requests,
+            "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+            "non_2xx": int(refused[1]) if refused else 0, "p50_ms": percentile_ms("50"),
+            "p99_ms": percentile_ms("99"),
+            "server_cpu_us_per_request": round(cpu / requests * 1e6)}
+
+
+def alternate_wrk(servers: dict[str, tuple[subprocess.Popen, str]], args: argparse.Namespace,
+                  tmp: Path) -> dict[str, list[dict]]:
+    script = tmp / "chat.lua"
+    script.write_text(WRK_SCRIPT.format(body=json.dumps(BODY)))
+    names = list(servers)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for round_number in range(args.wrk_rounds):
+        for name in names if round_number % 2 == 0 else names[::-1]:
+            result = wrk(*servers[name], round(args.seconds), args.clients, script)
+            runs[name].append(result)
+            print(f"wrk round {round_number + 1} {name:9} {result['requests_per_s']:7.1f} "
+                  f"requests/s (p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, server "
+                  f"CPU {result['server_cpu_us_per_request']} µs/request, non-2xx "
+                  f"{result['non_2xx']})", flush=True)
+    return runs
+
+
+def compare(runs: dict[str, list[dict]]) -> dict:
+    ours, theirs = summary(runs["ours"]), summary(runs["mocklimit"])
+    ratios = [o["requests_per_s"] / m["requests_per_s"]
+              for o, m in zip(runs["ours"], runs["mocklimit"], strict=True)]
+    return {"ours": ours, "mocklimit": theirs,
+            "ratio_of_medians": round(ours["requests_per_s"] / theirs["requests_per_s"], 2),
+            "ratio_per_round": [round(r, 2) for r in ratios], "runs": runs}
+
+
+def report(driver: str, comparison: dict) -> None:
+    for name in ("ours", "mocklimit"):
+        figures = comparison[name]
+        client = figures.get("client_cpu_us_per_request")
+        print(f"{driver:6} {name:9} median {figures['requests_per_s']:.1f} requests/s, p50 "
+              f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, CPU per request: server "
+              f"{figures['server_cpu_us_per_request']} µs"
+              + (f", client {client} µs" if client is not None else ""))
+    print(f"{driver:6} ours / mocklimit: {comparison['ratio_of_medians']}x (per round "
+          f"{', '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])})")
+
+
 def summary(runs: list[dict]) -> dict:
     return {key: round(statistics.median(r[key] for r in runs), 2)
             for key in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_request",
-                        "client_cpu_us_per_request")}
+                        "client_cpu_us_per_request") if key in runs[0]}
 
 
 def main() -> None:
@@ -143,6 +217,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="of load, per server a round")
     parser.add_argument("--slice", type=float, default=2.0, help="seconds of one turn")
+    parser.add_argument("--wrk-rounds", type=int, default=3, help="0: none, even with wrk")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--mocklimit-venv", type=Path,
                         default=Path(os.environ.get("MOCKLIMIT_VENV", DEFAULT_VENV)))
@@ -157,28 +232,23 @@ def main() -> None:
             servers["mocklimit"] = start_mocklimit(args.mocklimit_venv)
             servers["ours"] = start_sim("--latency-ms", "0", "--tokens-per-s", "0",
                                         log=Path(tmp) / "sim.log")
-            runs = asyncio.run(alternate({"ours": servers["ours"],
-                                          "mocklimit": servers["mocklimit"]}, args))
+            pair = {"ours": servers["ours"], "mocklimit": servers["mocklimit"]}
+            runs = asyncio.run(alternate(pair, args))
+            wrk_runs = (alternate_wrk(pair, args, Path(tmp))
+                        if shutil.which("wrk") and args.wrk_rounds else None)
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait()
-    ours, theirs = summary(runs["ours"]), summary(runs["mocklimit"])
-    ratios = [o["requests_per_s"] / m["requests_per_s"]
-              for o, m in zip(runs["ours"], runs["mocklimit"], strict=True)]
-    ratio = round(ours["requests_per_s"] / theirs["requests_per_s"], 2)
     result = {"clients": args.clients, "seconds": args.seconds, "slice_s": args.slice,
-              "rounds": args.rounds,
-              "ours_stack": stack, "ours": ours, "mocklimit": theirs, "ratio_of_medians": ratio,
-              "ratio_per_round": [round(r, 2) for r in ratios], "runs": runs}
+              "rounds": args.rounds, "ours_stack": stack, "httpx2": compare(runs),
+              "wrk": compare(wrk_runs) if wrk_runs else None}
     (ROOT / "results" / "sim_vs_mocklimit.json").write_text(json.dumps(result, indent=1) + "\n")
-    for name, figures in (("ours", ours), ("mocklimit", theirs)):
-        print(f"{name:9} median {figures['requests_per_s']:.1f} requests/s, p50 "
-              f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, CPU per request: server "
-              f"{figures['server_cpu_us_per_request']} µs, client "
-              f"{figures['client_cpu_us_per_request']} µs")
-    print(f"ours / mocklimit: {ratio}x (per round {', '.join(f'{r:.2f}' for r in ratios)})")
-
+    report("httpx2", result["httpx2"])
+    if wrk_runs:
+        report("wrk", result["wrk"])
+    else:
+        print("wrk: not measured (not on PATH: apt-get install wrk)")
 
 if __name__ == "__main__":
     main()
