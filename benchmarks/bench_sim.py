@@ -29,38 +29,79 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"
         "max_tokens": 16}
 
 
-def start_sim(*extra: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ratelimit_tui", "sim", "--port", "0", "--rpm", "100000000",
-         "--tpm", "1000000000", *extra], stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    # Keep reading its log lines: a full pipe would stop the simulator mid-benchmark.
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
+def start_sim(*extra: str, log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`ratelimit-tui sim` with limits out of reach; its request log goes to a pipe this
+    process drains, or to the file `log` (which costs this process nothing)."""
+    command = [sys.executable, "-m", "ratelimit_tui", "sim", "--port", "0", "--rpm",
+               "100000000", "--tpm", "1000000000", *extra]
+    if log is None:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        # Keep reading its log lines: a full pipe would stop the simulator mid-benchmark.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+    else:
+        with log.open("w") as out:
+            proc = subprocess.Popen(command, stdout=out)
+        line = first_line(log, proc)
     return proc, line.strip().rsplit(" ", 1)[1]
 
 
-async def load(base_url: str, seconds: float, clients: int) -> dict:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    deadline = time.perf_counter() + seconds
-    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await client.post(f"{base_url}/chat/completions", json=BODY,
-                                             headers={"authorization": "Bearer sk-bench"})
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+def first_line(path: Path, proc: subprocess.Popen, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while "\n" not in (text := path.read_text()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the simulator did not start: {text!r}")
+        time.sleep(0.02)
+    return text.split("\n", 1)[0]
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"requests": len(latencies), "seconds": round(elapsed, 2),
-            "requests_per_s": round(len(latencies) / elapsed, 1), "statuses": statuses,
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
+
+def load_client(clients: int) -> httpx2.AsyncClient:
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    return httpx2.AsyncClient(limits=limits, timeout=30)
+
+
+class Tally:
+    """What a load's requests took and got back, over one stretch of time or several."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.seconds = 0.0
+
+    def summary(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {"requests": len(latencies), "seconds": round(self.seconds, 2),
+                "requests_per_s": round(len(latencies) / self.seconds, 1),
+                "statuses": self.statuses,
+                "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+                "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
+
+
+async def drive(client: httpx2.AsyncClient, base_url: str, seconds: float, clients: int,
+                tally: Tally) -> None:
+    """`clients` concurrent non-streaming chat requests on keep-alive connections, each sent
+    again as soon as it is answered, for `seconds`."""
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.post(f"{base_url}/chat/completions", json=BODY,
+                                         headers={"authorization": "Bearer sk-bench"})
+            tally.latencies.append(time.perf_counter() - started)
+            tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    tally.seconds += time.perf_counter() - started
+
+
+async def load(base_url: str, seconds: float, clients: int) -> dict:
+    tally = Tally()
+    async with load_client(clients) as client:
+        await drive(client, base_url, seconds, clients, tally)
+    return tally.summary()
 
 
 async def streamed(base_url: str, runs: int = 5) -> dict:

@@ -67,6 +67,16 @@ def test_raw_response_headers_and_usage_match_the_charge(run_sim, clock):
     assert int(raw.headers["openai-processing-ms"]) >= 0
 
 
+def test_openai_cookie_comes_with_each_keys_first_response_only(run_sim):
+    sim = run_sim()
+    first, second = create(client(sim)), create(client(sim))
+    other = create(client(sim, key="sk-test-two"))
+    assert "domain=.api.openai.com" in first.headers["set-cookie"]
+    assert "set-cookie" not in second.headers
+    assert "set-cookie" in other.headers
+    assert second.headers["openai-organization"] == "org-sim-demo"  # the rest on every one
+
+
 async def test_streaming_headers_arrive_before_the_body(run_sim):
     sim = run_sim(tokens_per_s=50.0)
     c = aclient(sim)

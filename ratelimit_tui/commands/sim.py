@@ -26,12 +26,29 @@ def parse_fault(text: str) -> tuple[str, float]:
     return kind, value
 
 
+class RequestLog:
+    """The simulator's log lines on stdout, stamped with the time of day. Called on the event
+    loop; flushed once per turn of it, so a burst of requests costs one write, and a reader
+    still has every line before the loop next waits."""
+
+    def __init__(self) -> None:
+        self._flush_due = False
+
+    def __call__(self, line: str) -> None:
+        sys.stdout.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        sys.stdout.flush()
+
+
 def run(args) -> int:
     from ratelimit_tui.sim.embedded import bind, quiet_uvicorn, server_for
 
-    def log(line: str) -> None:
-        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
-
+    log = RequestLog()
     config = SimConfig(
         limits=Limits(args.rpm, args.tpm, args.rpd), latency_ms=args.latency_ms,
         tokens_per_s=args.tokens_per_s, dialect=args.dialect, teammates=args.teammates,
@@ -63,5 +80,7 @@ def run(args) -> int:
                   flush=True)
         await serving
 
-    asyncio.run(serve())
+    # uvicorn's choice of loop, as its own `run` makes it: uvloop where it is installed.
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(serve())
     return 0

@@ -66,9 +66,14 @@ class QuietServer(uvicorn.Server):
 
 
 def server_for(config: SimConfig, **options: object) -> QuietServer:
+    """uvicorn as the simulator wants it: no access log (the simulator logs its own line), no
+    `server: uvicorn` header (the real APIs do not send it), no proxy headers to trust (it
+    reads no client address); loop and parser left to uvicorn's "auto": uvloop and httptools
+    where they are installed (the `fast` extra), asyncio and h11 elsewhere."""
     app = create_app(config)
     return QuietServer(uvicorn.Config(
-        app, log_config=None, access_log=False, timeout_graceful_shutdown=1, **options))
+        app, log_config=None, access_log=False, server_header=False, proxy_headers=False,
+        timeout_graceful_shutdown=1, **options))
 
 
 class EmbeddedSimulator:

@@ -91,10 +91,13 @@ class KeyBuckets:
         return tokens if name == "tokens" else 1
 
     def charge(self, tokens: int, now: float) -> Decision:
-        waits = {name: b.wait_s(self.cost(name, tokens), now) for name, b in self.buckets.items()}
-        blocker = max(waits, key=waits.__getitem__)
-        if waits[blocker] > 0:
-            return Decision(False, waits[blocker], blocker, self.views(now))
+        blocker, longest = None, 0.0  # the first bucket with the longest wait, if any waits
+        for name, bucket in self.buckets.items():
+            wait = bucket.wait_s(self.cost(name, tokens), now)
+            if wait > longest:
+                blocker, longest = name, wait
+        if blocker is not None:
+            return Decision(False, longest, blocker, self.views(now))
         for name, bucket in self.buckets.items():
             bucket.take(self.cost(name, tokens), now)
         return Decision(True, 0.0, None, self.views(now))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import math
 import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,11 +25,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ratelimit_tui.sim.dialects import GARBAGE_HEADERS, mirrored_error_metadata, rate_headers
+from ratelimit_tui.sim.dialects import (
+    GARBAGE_HEADERS,
+    OPENAI_COOKIE,
+    mirrored_error_metadata,
+    rate_headers,
+)
 from ratelimit_tui.sim.limiter import Decision, Limiter, Limits
 from ratelimit_tui.sim.names import DIALECTS, FAULT_KINDS, MODELS, REASONING_MODELS
 
 DEFAULT_MAX_TOKENS = 128  # charged when the request names no max_tokens
+CHAT_PATH = "/v1/chat/completions"
 _WORDS = re.compile(r"\S+\s*")
 
 
@@ -72,16 +78,27 @@ def _text_of(message: Any) -> str:
     return ""
 
 
-def reply_words(messages: list[Any]) -> list[str]:
+def reply_words(messages: list[Any]) -> tuple[str, ...]:
     """A short deterministic Markdown answer; each word is one token."""
     said = next((_text_of(m) for m in reversed(messages)
                  if isinstance(m, dict) and m.get("role") == "user"), "")
+    return _reply_to(said)
+
+
+@functools.lru_cache(maxsize=64)  # a benchmark, a burst or a retry says the same again
+def _reply_to(said: str) -> tuple[str, ...]:
     said = " ".join(said.split())
     snippet = said if len(said) <= 80 else said[:77] + "..."
     text = (f"**Simulated reply.** You said: *{snippet or '(nothing)'}*\n\n"
             "This answer comes from the ratelimit-tui simulator. It charged this request on "
             "arrival, prompt plus `max_tokens`, the way OpenAI does, so watch the token gauge.")
-    return _WORDS.findall(text)
+    return tuple(_WORDS.findall(text))
+
+
+def _random_hex(digits: int) -> str:
+    """An id's random part: not a secret, so the module's generator rather than uuid4's
+    system call (and not the seeded one that throws the fault dice)."""
+    return f"{random.getrandbits(4 * digits):0{digits}x}"
 
 
 def _error(status: int, message: str, kind: str, code: str | None,
@@ -129,6 +146,7 @@ class Simulator:
         self.requests_served = 0
         self.forced: collections.deque[str] = collections.deque()  # faults asked for, in order
         self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it runs
+        self._cookie_given: set[str] = set()  # key ids that had OPENAI_COOKIE
 
     def pick_fault(self) -> str | None:
         if self.forced:
@@ -207,7 +225,7 @@ class Simulator:
             status, message, code = problem
             return _error(status, message, "invalid_request_error", code)
         fault = self.pick_fault()
-        response = await self._fault_response(fault, key, request)
+        response = await self._fault_response(fault, key, request) if fault else None
         if response is not None:
             self.log(f"{response.status_code} fault:{fault}")
             return response
@@ -215,8 +233,9 @@ class Simulator:
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
         max_tokens = max_tokens or DEFAULT_MAX_TOKENS
         prompt_tokens = estimate_prompt_tokens(messages)
-        decision = self.limiter.charge(Limiter.key_id(key), prompt_tokens + max_tokens)
-        headers = self._headers(decision, fault)
+        key_id = Limiter.key_id(key)
+        decision = self.limiter.charge(key_id, prompt_tokens + max_tokens)
+        headers = self._headers(decision, fault, key_id)
         if not decision.allowed:
             headers["openai-processing-ms"] = _ms_since(started)
             self.log(f"429 rate_limit_exceeded on {decision.exhausted}")
@@ -229,7 +248,7 @@ class Simulator:
         finish = "stop" if len(words) == len(answer) else "length"
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
                  "total_tokens": prompt_tokens + len(words)}
-        completion_id = f"chatcmpl-sim{uuid.uuid4().hex[:20]}"
+        completion_id = f"chatcmpl-sim{_random_hex(20)}"
         self.log(f"200 {body['model']} {'stream' if body.get('stream') else 'json'} "
                  f"tokens={prompt_tokens + max_tokens} " + " ".join(
                      f"{v.name}={v.remaining}/{v.limit}" for v in decision.views))
@@ -256,12 +275,15 @@ class Simulator:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _headers(self, decision: Decision, fault: str | None) -> dict[str, str]:
-        headers = {"x-request-id": f"req_{uuid.uuid4().hex}"}
+    def _headers(self, decision: Decision, fault: str | None, key_id: str) -> dict[str, str]:
+        headers = {"x-request-id": f"req_{_random_hex(32)}"}
         if fault == "garbage":
             headers.update(GARBAGE_HEADERS)
         elif fault != "noheaders":
             headers.update(rate_headers(self.config.dialect, decision, time.time()))
+            if self.config.dialect == "openai" and key_id not in self._cookie_given:
+                self._cookie_given.add(key_id)
+                headers["set-cookie"] = OPENAI_COOKIE
         return headers
 
     def _rate_limited(self, model: str, decision: Decision, headers: dict[str, str]) -> Response:
@@ -372,6 +394,24 @@ def _validate(body: Any) -> tuple[int, str, str | None] | None:
     return None
 
 
+class SimApp(Starlette):
+    """The simulator's app. A chat completion, the request that comes by the thousand (a
+    burst, a benchmark), goes straight to its handler; everything else, a chat completion's
+    other methods and paths among it, through Starlette's router and error handling."""
+
+    def __init__(self, sim: Simulator, **options: Any) -> None:
+        super().__init__(**options)
+        self.state.sim = sim
+        self._chat = sim.chat
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == CHAT_PATH and scope["method"] == "POST":
+            response = await self._chat(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(config: SimConfig) -> Starlette:
     sim = Simulator(config)
 
@@ -383,9 +423,7 @@ def create_app(config: SimConfig) -> Starlette:
         for task in tasks:
             task.cancel()
 
-    app = Starlette(routes=[
-        Route("/v1/chat/completions", sim.chat, methods=["POST"]),
+    return SimApp(sim, routes=[
+        Route(CHAT_PATH, sim.chat, methods=["POST"]),
         Route("/v1/models", sim.models, methods=["GET"]),
     ], lifespan=lifespan)
-    app.state.sim = sim
-    return app
