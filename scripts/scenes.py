@@ -117,16 +117,21 @@ def tour_step(number: int) -> Callable[[object], Awaitable[None]]:
 
     async def scene(pilot) -> None:
         await settle(pilot, drawn=False)
-        app = pilot.app
         for _ in range(number - 1):
             await play_step(pilot, look_s=0.0, drawn=False)
-            tour = app.tour_player.tour
-            app.clock.now += tour.step.seconds - tour.elapsed(app.clock.now)
-            app.tick()  # the next step begins, and its first acts go
-            await settle(pilot, drawn=False)
+            await next_step(pilot)
         await play_step(pilot)
 
     return scene
+
+
+async def next_step(pilot) -> None:
+    """The clock to the end of the tour's current step: the next begins, its first acts go."""
+    app = pilot.app
+    tour = app.tour_player.tour
+    app.clock.now += tour.step.seconds - tour.elapsed(app.clock.now)
+    app.tick()
+    await settle(pilot, drawn=False)
 
 
 async def headers(pilot) -> None:
