@@ -573,7 +573,7 @@ class RateLimitApp(App[None]):
                          poll_s=self.session.poll_s, retry_in=retry_in, low=self.low_words(now))
 
     def low_words(self, now: float) -> str | None:
-        """'requests 6% left', while the shown endpoint's binding limit is under its alert."""
+        """'requests 6%', while the shown endpoint's binding limit is under its alert."""
         alarm = self.session.alarm
         if alarm is None or alarm.low is None:
             return None
@@ -795,8 +795,7 @@ class RateLimitApp(App[None]):
                     "of its quota.")
 
         def answered(spend: bool | None) -> None:
-            if spend and session.client is not None:
-                self.select(session.name)
+            if spend:  # the modal kept this endpoint on screen, and its client
                 self.burst(calls)
             else:
                 self.log_line(session, f"/burst {calls}: not sent")
