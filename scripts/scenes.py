@@ -62,16 +62,18 @@ class ScriptedTime:
             self._released.set()
 
 
-def tour_app(deterministic: bool = True) -> RateLimitApp:
+def tour_app(deterministic: bool = True, tour: str | None = "once") -> RateLimitApp:
     """The dashboard as a first run shows it (demo mode: the simulator's limits, polling every
-    10 s), playing the tour on a scripted clock. Each wait of 10 s or more (the polls') is held
-    for good; a retry's shorter wait moves the clock. No random teammates: the tour's own
-    traffic is the story."""
+    10 s), playing the tour on a scripted clock (with `tour`). Each wait of 10 s or more (the
+    polls') is held for good; a retry's shorter wait moves the clock. No random teammates: the
+    tour's own traffic is the story."""
     clock = ScriptedTime(hold_from=DEMO_POLL_S)
     settings = load_settings({"demo": True, "history": False}, env={})
-    sim = replace(demo_config(), latency_ms=0.0, tokens_per_s=0.0, teammates=0, clock=clock)
+    demo = demo_config()  # without the tour, its teammates too (their first call is 8 s off)
+    sim = replace(demo, latency_ms=0.0, tokens_per_s=0.0, clock=clock,
+                  teammates=0 if tour else demo.teammates)
     options = {"timer": lambda: 0.0} if deterministic else {}
-    return make_app(settings, clock=clock, sleep=clock.sleep, sim_config=sim, tour="once",
+    return make_app(settings, clock=clock, sleep=clock.sleep, sim_config=sim, tour=tour,
                     **options)
 
 
@@ -83,7 +85,9 @@ async def settle(pilot, drawn: bool = True) -> None:
     busy = ("chat", "burst", "probe", "tour")
     # Not finished, rather than running: a worker just created is still pending, and moving
     # the clock before it runs would stamp its responses with the next step's time.
-    while app.tour_player is None or any(
+    started = (lambda: app.tour_player is not None) if app.tour else (
+        lambda: app.session.facts.last_response_at is not None)  # the first poll answered
+    while not started() or any(
             (w.group or "").split(":")[0] in busy and not w.is_finished for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
@@ -134,6 +138,15 @@ async def next_step(pilot) -> None:
     await settle(pilot, drawn=False)
 
 
+async def first_run(pilot) -> None:
+    """What `ratelimit-tui` shows on a machine with no key: demo mode after its first poll
+    (with tour_app(tour=None))."""
+    await settle(pilot)
+    pilot.app.clock.now += 1  # a second on: the countdowns have moved
+    pilot.app.tick()
+    await pilot.pause()
+
+
 async def headers(pilot) -> None:
     """The first step, with the last response's headers open (F2)."""
     await tour_step(1)(pilot)
@@ -142,7 +155,8 @@ async def headers(pilot) -> None:
 
 
 TOUR_STEPS = 6
-SCENES = {f"tour-{n}": tour_step(n) for n in range(1, TOUR_STEPS + 1)} | {"headers": headers}
+SCENES = {f"tour-{n}": tour_step(n) for n in range(1, TOUR_STEPS + 1)} | {
+    "headers": headers, "first-run": first_run}
 
 
 # The overview: three simulators as named endpoints, one of them failing every call. Fixed

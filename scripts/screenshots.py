@@ -20,8 +20,8 @@ SHOTS = [*((f"tour-{n}", "wide") for n in range(1, 7)), ("headers", "wide"),
          ("tour-4", "narrow")]
 
 
-async def shoot(scene: str, size: str) -> Path:
-    app = tour_app(deterministic=False)
+async def shoot(scene: str, size: str, tour: str | None = "once") -> Path:
+    app = tour_app(deterministic=False, tour=tour)
     async with app.run_test(size=SIZES[size]) as pilot:
         await SCENES[scene](pilot)
         path = OUT / f"{scene}-{size}.svg"
@@ -43,6 +43,7 @@ def main() -> None:
     for scene, size in SHOTS:
         print(asyncio.run(shoot(scene, size)))
     print(asyncio.run(shoot_overview("narrow")))
+    print(asyncio.run(shoot("first-run", "wide", tour=None)))
     root = OUT.parent  # the browser's picture: the test that opens serve takes it
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-o", "addopts=",
                     "tests/test_serve.py", "-k", "browser"], cwd=root, check=True,

@@ -44,6 +44,12 @@ async def test_the_tour_step_by_step(snapshot):
             assert pictures(name=f"tour-{number}-wide") == app.export_screenshot(title=app.title)
 
 
+def test_a_first_run(snap_compare):
+    """What `ratelimit-tui` shows with no key, the README's first picture."""
+    assert snap_compare(tour_app(tour=None), run_before=SCENES["first-run"],
+                        terminal_size=SIZES["wide"])
+
+
 def test_tour_at_80_by_24(snap_compare):
     assert snap_compare(tour_app(), run_before=SCENES["tour-4"], terminal_size=SIZES["narrow"])
 
