@@ -4,6 +4,7 @@ simulator, on a scripted clock (its keys, its acts, its caption)."""
 from scenes import SIZES, play_step, settle, tour_app
 from tui_helpers import log_text
 
+from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.tui.tour import Act, Step, Tour, tour_steps
 
@@ -38,7 +39,7 @@ def test_a_pause_stops_the_step_clock_and_a_skip_drops_the_rest_of_a_step():
     tour.due(0.0)
     tour.toggle_pause(2.0)
     assert tour.elapsed(50.0) == 2.0 and tour.due(50.0) == [] and not tour.advance(50.0)
-    assert "paused" in tour.caption(_empty(), 50.0)
+    assert "paused" in tour.caption(QuotaState(), 50.0)
     tour.toggle_pause(50.0)  # the step goes on where it stopped: 2 s in
     assert tour.elapsed(52.0) == 4.0 and [a.kind for a in tour.due(52.0)] == ["burst"]
     tour.begin(60.0)
@@ -51,12 +52,6 @@ def test_the_script_names_the_limits_it_runs_on():
     assert sum(s.seconds for s in steps) == 90
     assert "30 requests and 6,000 tokens a minute" in steps[0].text
     assert "one every 2 s" in steps[-1].text
-
-
-def _empty():
-    from ratelimit_tui.core.quota import QuotaState
-
-    return QuotaState()
 
 
 async def test_the_tour_plays_in_the_dashboard_with_its_keys_and_its_caption_agrees():
@@ -140,7 +135,9 @@ async def test_what_is_painted_together_reads_one_instant():
     ticks = iter(range(100))
     painted = FrameClock(lambda: float(next(ticks)))
     assert painted() == painted() == 0.0  # the gauges and the caption, in one turn
-    await asyncio.sleep(0)
+    turn = asyncio.get_running_loop().create_future()  # the next turn of the loop: no time
+    asyncio.get_running_loop().call_soon(turn.set_result, None)
+    await turn
     assert painted() == 1.0  # the next turn: the next instant
     painted.new_instant()
     assert painted() == 2.0

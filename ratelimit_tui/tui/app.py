@@ -763,8 +763,8 @@ class RateLimitApp(App[None]):
                 log.add(str(exc), "red")
                 return
             self.session.facts = replace(self.session.facts, poll_s=self.session.poll_s)
-            self.remember(poll_s={**self.choices.poll_s, history_endpoint(self.settings):
-                                  self.session.poll_s or 0.0})
+            self.remember(poll_s=self.choices.with_poll(history_endpoint(self.settings),
+                                                        self.session.poll_s).poll_s)
             self.fit_panel_to(self.session)
             self.plot.poll_s = self.session.poll_s
             self.session.poll_state = None  # a new series of polls: its first refusal is news

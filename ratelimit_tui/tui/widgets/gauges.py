@@ -114,10 +114,9 @@ class BucketGauge(Widget):
         room = width - right.cell_len - 1
         inferred = b.window_source == WindowSource.INFERRED
         low = self.binding and under(state, now, self.alert_below)
-        marks = ((" ◆ low", " (inferred)"), (" ◆ low", ""), (" ◆", "")) if low else (
-            (" ◆ binding", " (inferred)"), (" ◆ binding", ""), (" ◆", ""))
+        mark = " ◆ low" if low else " ◆ binding"
         # The most that fits: the label, then the binding mark, then the '(inferred)' note.
-        for binding, note in marks:
+        for binding, note in ((mark, " (inferred)"), (mark, ""), (" ◆", "")):
             head = Text(bucket_label(state), style="bold")
             if inferred and note:
                 head.append(note, style="dim")
