@@ -110,10 +110,10 @@ async def test_429_longer_than_the_cap_is_reported_not_waited(run_sim, clock):
     ("quota", Outcome.NO_QUOTA, 1, "check billing"),
     ("401", Outcome.AUTH, 1, "key was rejected"),
 ])
-async def test_faults_are_classified(run_sim, fault, outcome, attempts, phrase):
+async def test_faults_are_classified(run_sim, clock, fault, outcome, attempts, phrase):
     sim = run_sim(faults={fault: 1.0})
     recorder = Recorder()
-    client = make_client(sim, recorder, max_retries=1)
+    client = make_client(sim, recorder, scripted=clock, max_retries=1)  # no real backoff
     record = await client.chat(MESSAGES, stream=False, max_tokens=5)
     assert (record.outcome, record.attempts) == (outcome, attempts)
     assert phrase in record.error
@@ -156,10 +156,12 @@ async def test_reasoning_model_gets_max_completion_tokens(run_sim):
     assert client._token_args("gpt-4o-mini", 3) == {"max_tokens": 3}  # only that model
 
 
-async def test_connection_refused(unused_tcp_port):
+async def test_connection_refused(unused_tcp_port, clock):
     endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=1)
     recorder = Recorder()
-    record = await QuotaClient(endpoint, "gpt-4o-mini", on_event=recorder).chat(MESSAGES)
+    client = QuotaClient(endpoint, "gpt-4o-mini", on_event=recorder, clock=clock,
+                         sleep=clock.sleep)  # the backoff moves the clock, not the test
+    record = await client.chat(MESSAGES)
     assert record.outcome == Outcome.CONNECTION and "connection refused" in record.error
     assert record.status is None and len(recorder.of(RetryScheduled)) == 1
 
@@ -178,6 +180,7 @@ async def test_cancel_mid_stream_keeps_partial_text(run_sim):
     (record,) = recorder.of(CallRecord)
     assert record.outcome == Outcome.CANCELLED
     assert record.text == "".join(texts) and len(texts) < 20
+
 
 
 async def test_poller_never_overlaps(run_sim, clock):
@@ -300,33 +303,15 @@ async def test_an_sdk_surprise_is_one_scrubbed_line_not_a_crash(run_sim):
     assert "SECRETkey" not in record.error
 
 
-async def test_x_should_retry_false_is_obeyed(unused_tcp_port):
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+async def test_x_should_retry_false_is_obeyed():
+    from replay import Recorded, ReplayServer
 
-    class Refusing(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            body = b'{"error": {"message": "overloaded", "type": "server_error"}}'
-            self.send_response(503)
-            self.send_header("x-should-retry", "false")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", unused_tcp_port), Refusing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=3)
-        client = QuotaClient(endpoint, "m")
+    body = b'{"error": {"message": "overloaded", "type": "server_error"}}'
+    answer = Recorded(503, "Service Unavailable", [("x-should-retry", "false")], body)
+    with ReplayServer(answer) as server:
+        client = QuotaClient(Endpoint(server.base_url, Secret(KEY), max_retries=3), "m")
         MADE.append(client)
         record = await client.chat(MESSAGES, stream=False)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert record.attempts == 1 and "not to retry" in record.error
 
 

@@ -352,3 +352,26 @@ def test_error_bodies_are_openai_shaped(run_sim):
                            headers={"authorization": "Bearer k"},
                            json={"model": "gpt-4o-mini", "messages": MESSAGES})
     assert set(json.loads(response.text)["error"]) >= {"message", "type", "code"}
+
+
+async def test_a_stream_stops_when_its_client_has_gone():
+    """uvicorn drops what is sent after the client hung up without a word; the response must
+    notice by itself, or a cancelled chat's answer would stream on to no one (here: forever)."""
+    from ratelimit_tui.sim.server import ChunkedResponse
+
+    async def endless():
+        while True:
+            await asyncio.sleep(0)
+            yield b"data: {}\n\n"
+
+    async def gone():
+        return {"type": "http.disconnect"}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    response = ChunkedResponse(endless(), {}, "text/event-stream")
+    await asyncio.wait_for(response({"type": "http"}, gone, send), timeout=10)
+    assert sent[0]["type"] == "http.response.start" and len(sent) < 10

@@ -4,6 +4,8 @@ scraper that stalls is dropped and nothing is logged per scrape."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
@@ -27,6 +29,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a scrape under way never holds the process at exit
+    _closing = False
+
+    def serve_until_closed(self) -> None:
+        """serve_forever wakes twice a second to look for shutdown(), and shutdown() waits for
+        that look, so every exit of `watch` waited up to half a second. This sleeps until a
+        scrape comes, and close() wakes it with a connection of its own."""
+        while not self._closing:
+            self.handle_request()
+
+    def close(self) -> None:
+        self._closing = True
+        host, port = self.server_address[:2]
+        if ipaddress.ip_address(host).is_unspecified:  # listening on every address
+            host = "::1" if self.address_family == socket.AF_INET6 else "127.0.0.1"
+        with contextlib.suppress(OSError):  # refused: it is not listening any more anyway
+            socket.create_connection((host, port), timeout=1).close()
 
 
 class MetricsServer:
@@ -40,8 +58,8 @@ class MetricsServer:
         server_class = type("_Bound", (_Server,), {"address_family": family})
         self._httpd = make_server(host, port, make_wsgi_app(registry), server_class,
                                   handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="metrics",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_until_closed,
+                                        name="metrics", daemon=True)
         self._thread.start()
 
     @property
@@ -51,6 +69,6 @@ class MetricsServer:
         return f"http://{shown}:{port}/metrics"
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.close()
         self._thread.join()
+        self._httpd.server_close()

@@ -119,15 +119,28 @@ class ChunkedResponse(StreamingResponse):
         self.cut_after = cut_after
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
-        sent = 0
-        async for chunk in self.body_iterator:
-            if self.cut_after is not None and sent >= self.cut_after:
-                return  # the server closes the connection mid-body
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            sent += 1
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        hung_up = asyncio.create_task(_hang_up(receive))
+        try:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            sent = 0
+            async for chunk in self.body_iterator:
+                if self.cut_after is not None and sent >= self.cut_after:
+                    return  # the server closes the connection mid-body
+                if hung_up.done():
+                    return  # nobody reads on: the rest of the answer is not worth making
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += 1
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            hung_up.cancel()
+
+
+async def _hang_up(receive: Any) -> None:
+    """Returns when the client has gone (a cancelled chat): uvicorn drops what is sent after
+    that without a word, so a stream would otherwise run on to its end for no one."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class Simulator:
