@@ -7,6 +7,7 @@ wait is reported before it starts, so a UI can show "retrying in 3 s" and let th
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import random
 import socket
@@ -79,6 +80,14 @@ class _Failed(Exception):
         self.decision = decision
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context every client of this process shares (SSLContext is safe to
+    share): building one reads the system's CA bundle, 40-80 ms here, which each client paid
+    for itself, on the UI's thread, even for the simulator's plain http://."""
+    return httpx2.create_ssl_context()
+
+
 class QuotaClient:
     def __init__(self, endpoint: Endpoint, model: str, probe_model: str | None = None,
                  on_event: Callable[[Event], None] | None = None,
@@ -102,6 +111,7 @@ class QuotaClient:
         self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
                                         total_s=endpoint.stream_limit_s)
         http = openai.DefaultAsyncHttpxClient(
+            verify=tls_context(),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
             limits=httpx2.Limits(max_connections=MAX_CONNECTIONS,
                                  max_keepalive_connections=MAX_CONNECTIONS))

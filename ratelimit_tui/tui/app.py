@@ -252,7 +252,9 @@ class RateLimitApp(App[None]):
         """Load the SDK (about 0.4 s of imports) and start the simulator, off the UI thread."""
         base_urls = {name: s.settings.base_url for name, s in self.sessions.items()}
         try:
-            import ratelimit_tui.core.client  # noqa: F401
+            from ratelimit_tui.core.client import tls_context
+
+            tls_context()  # read the CA bundle here, not when the client is made on the UI
 
             if any(s.settings.demo for s in self.sessions.values()):
                 from ratelimit_tui.sim.embedded import EmbeddedSimulator
