@@ -92,8 +92,8 @@ async def settle(pilot, drawn: bool = True) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the scene did not settle")
         await asyncio.sleep(0.02)
-    if drawn:
-        await pilot.pause(0.3)  # the plot redraw is coalesced over 0.25 s
+    if drawn:  # the plot's redraw is coalesced over 0.25 s of real time: draw it now
+        app.plot.redraw()
         await pilot.pause()
 
 
@@ -110,10 +110,7 @@ async def play_step(pilot, look_s: float = 1.0, drawn: bool = True) -> None:
     clock.now = max(clock.now, started + max((a.at_s for a in tour.step.acts), default=0.0)
                     + look_s)
     app.tick()
-    await settle(pilot, drawn)
-    if drawn:  # the plot follows the clock on a real-time timer: bring it to the scripted now
-        app.plot.redraw()
-        await pilot.pause()
+    await settle(pilot, drawn)  # which brings the plot to the scripted now
 
 
 def tour_step(number: int) -> Callable[[object], Awaitable[None]]:
