@@ -20,6 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
 from scenes import ScriptedTime  # the scenes' clock serves the tests too
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: on several workers, one that starts last ends the run late while
+    the other workers sit idle."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """No test reads the user's config, writes their data, or sees their API keys."""

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from test_store import record, store_at
 
 
@@ -106,6 +107,7 @@ def test_watch_says_what_is_wrong_in_one_line(tmp_path):
     assert "give seconds" in cli("watch", "--poll", "off").stderr
 
 
+@pytest.mark.long
 def test_watch_on_a_taken_port_and_into_head(run_sim, tmp_path):
     import socket
 

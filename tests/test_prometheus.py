@@ -91,6 +91,7 @@ def burst(base_url: str) -> dict[str, str]:
     pytest.fail("the simulator never refused")
 
 
+@pytest.mark.long
 def test_prometheus_sees_what_the_simulator_said(run_sim, tmp_path):
     program = need("prometheus")
     sim = run_sim(limits=Limits(rpm=20, tpm=1_000_000))  # refills slower than watch polls

@@ -108,6 +108,7 @@ def killed(held: list[int], seconds: float = 20.0) -> int:
     return len(late)
 
 
+@pytest.mark.long
 async def test_a_browser_tab_plays_the_tour_with_its_gauges_and_ctrl_c_stops_it():
     need_serve_extra()
     browser = need("chromium")

@@ -28,6 +28,7 @@ def utc(monkeypatch):
     time.tzset()
 
 
+@pytest.mark.long
 async def test_the_tour_step_by_step(snapshot):
     """A picture per step of the demo tour, as a first run of `demo --tour` shows it, taken in
     one play-through (a step's scene alone replays the steps before it: the screenshots' way)."""
@@ -50,6 +51,7 @@ def test_a_first_run(snap_compare):
                         terminal_size=SIZES["wide"])
 
 
+@pytest.mark.long
 def test_tour_at_80_by_24(snap_compare):
     assert snap_compare(tour_app(), run_before=SCENES["tour-4"], terminal_size=SIZES["narrow"])
 

@@ -1,6 +1,7 @@
 """The demo tour: its script on a clock, and played in the real dashboard on the embedded
 simulator, on a scripted clock (its keys, its acts, its caption)."""
 
+import pytest
 from scenes import SIZES, play_step, settle, tour_app
 from tui_helpers import log_text
 
@@ -54,6 +55,7 @@ def test_the_script_names_the_limits_it_runs_on():
     assert "one every 2 s" in steps[-1].text
 
 
+@pytest.mark.long
 async def test_the_tour_plays_in_the_dashboard_with_its_keys_and_its_caption_agrees():
     app = tour_app()
     async with app.run_test(size=SIZES["wide"]) as pilot:

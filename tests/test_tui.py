@@ -301,6 +301,7 @@ async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
     assert path.read_bytes() == b"definitely not sqlite " * 50
 
 
+@pytest.mark.long
 async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
     messages, hook = recorder()
     app = demo_app(tokens_per_s=20.0)
