@@ -8,10 +8,16 @@ through this module is created with its `__path__`, so its submodules import as 
 its own `__init__.py` the first time anyone asks it for a name it does not yet hold: what a
 caller sees is the same, only later. tests/test_sdk.py checks that every such `__init__.py`
 still only re-exports, as this relies on.
+
+Where aiohttp is installed (the `[serve]` extra brings it), `import openai` also imports it, for
+`DefaultAioHttpClient`, an optional transport this client never uses: 0.2 s, half of what is
+left of the SDK's import. Its module is refused while openai is imported, so that the SDK takes
+aiohttp for missing, as it does where aiohttp is not installed; afterwards it imports as usual.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -52,8 +58,15 @@ class _ReexportsOnAccess(importlib.abc.Loader):
         module.__getattr__ = __getattr__
 
 
+AIOHTTP_TRANSPORT = "openai._vendor.httpx_aiohttp"
+
+
 class _TypesFinder(importlib.abc.MetaPathFinder):
+    skip_aiohttp = True  # while openai itself is imported
+
     def find_spec(self, name: str, path, target=None):
+        if name == AIOHTTP_TRANSPORT and self.skip_aiohttp:
+            raise ModuleNotFoundError(f"{name} is not used here", name=name)
         if name != TYPES and not name.startswith(TYPES + "."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
@@ -63,7 +76,12 @@ class _TypesFinder(importlib.abc.MetaPathFinder):
 
 
 if "openai" not in sys.modules:  # imported already (by a caller of its own): as it is
-    sys.meta_path.insert(0, _TypesFinder())
+    _finder = _TypesFinder()
+    sys.meta_path.insert(0, _finder)
+    try:
+        importlib.import_module("openai")
+    finally:
+        _finder.skip_aiohttp = False
 
 import openai  # noqa: E402
 
