@@ -337,4 +337,5 @@ def endpoint_of(settings: Settings, base_url: str | None = None) -> Endpoint:
     """The client's view of the settings (a local server may need no key: send a dummy)."""
     return Endpoint(base_url or settings.base_url, settings.api_key or Secret("sk-no-key"),
                     settings.organization, settings.project, settings.timeout_s,
-                    settings.max_retries, settings.retry_cap_s, settings.stream_limit_s)
+                    settings.max_retries, settings.retry_cap_s, settings.stream_limit_s,
+                    embedded=settings.demo)

@@ -351,3 +351,21 @@ async def test_the_key_echoed_in_any_shape_of_error_message_is_scrubbed(message)
         record = await client.chat(MESSAGES, stream=False)
         await client.aclose()
     assert record.outcome == Outcome.AUTH and "SECRETkey" not in record.error
+
+
+def test_only_the_built_in_simulator_goes_without_the_trust_store():
+    """Demo mode's first gauge does not wait for the CA bundle: the simulator's client trusts no
+    one (it speaks plain HTTP), with verification still on; every other endpoint's client
+    shares the one verifying context."""
+    import ssl
+
+    from ratelimit_tui.config import endpoint_of, load_settings
+    from ratelimit_tui.core.client import tls_context, tls_for
+
+    demo = endpoint_of(load_settings({"demo": True}, env={}), "http://127.0.0.1:1/v1")
+    real = endpoint_of(load_settings({}, env={"OPENAI_API_KEY": KEY}))
+    assert demo.embedded and not real.embedded
+    trusting_no_one = tls_for(demo)
+    assert trusting_no_one.cert_store_stats()["x509_ca"] == 0
+    assert trusting_no_one.verify_mode == ssl.CERT_REQUIRED and trusting_no_one.check_hostname
+    assert tls_for(real) is tls_context() is tls_for(real)

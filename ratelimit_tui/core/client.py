@@ -84,8 +84,15 @@ class _Failed(Exception):
 def tls_context() -> ssl.SSLContext:
     """The verifying TLS context every client of this process shares (SSLContext is safe to
     share): building one reads the system's CA bundle, 40-80 ms here, which each client paid
-    for itself, on the UI's thread, even for the simulator's plain http://."""
+    for itself, on the UI's thread."""
     return httpx2.create_ssl_context()
+
+
+def tls_for(endpoint: Endpoint) -> ssl.SSLContext:
+    """The built-in simulator speaks plain HTTP and never redirects: its client gets a context
+    that trusts no one (verification on, no CA: it would refuse any TLS peer) and demo mode's
+    first gauge does not wait for the CA bundle."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if endpoint.embedded else tls_context()
 
 
 class QuotaClient:
@@ -111,7 +118,7 @@ class QuotaClient:
         self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
                                         total_s=endpoint.stream_limit_s)
         http = openai.DefaultAsyncHttpxClient(
-            verify=tls_context(),
+            verify=tls_for(endpoint),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
             limits=httpx2.Limits(max_connections=MAX_CONNECTIONS,
                                  max_keepalive_connections=MAX_CONNECTIONS))

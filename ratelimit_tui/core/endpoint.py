@@ -24,6 +24,7 @@ class Endpoint:
     max_retries: int = 3  # this client's retries; the SDK's are off
     retry_cap_s: float = 60.0  # a 429 that asks for a longer wait is reported, not waited
     stream_limit_s: float = 600.0  # a whole streamed answer (timeout bounds each silence)
+    embedded: bool = False  # the built-in simulator: plain HTTP on loopback, never redirected
 
     @property
     def sdk_url(self) -> str | None:

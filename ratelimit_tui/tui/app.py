@@ -254,7 +254,8 @@ class RateLimitApp(App[None]):
         try:
             from ratelimit_tui.core.client import tls_context
 
-            tls_context()  # read the CA bundle here, not when the client is made on the UI
+            if not all(s.settings.demo for s in self.sessions.values()):
+                tls_context()  # read the CA bundle here, not when a client is made on the UI
 
             if any(s.settings.demo for s in self.sessions.values()):
                 from ratelimit_tui.sim.embedded import EmbeddedSimulator
