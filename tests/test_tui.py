@@ -304,7 +304,7 @@ async def test_a_corrupt_history_file_does_not_stop_the_dashboard():
 @pytest.mark.long
 async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
     messages, hook = recorder()
-    app = demo_app(tokens_per_s=20.0)
+    app = demo_app(tokens_per_s=50.0)  # the first answer streams for ~1 s
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         await send(pilot, "first")
