@@ -210,7 +210,6 @@ class RateLimitApp(App[None]):
         self.query_one("#right").mount(self.events, self.last_response)
         if self.choices.headers:
             self.action_toggle_headers()
-        self.plot.load()
         if self.settings.theme not in self.available_themes:
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
                             "yellow")
@@ -333,6 +332,9 @@ class RateLimitApp(App[None]):
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
+        # Now, not with the first frame: while the first calls are out, rather than competing
+        # (for the GIL) with the thread that loads the SDK they wait for. Nothing to plot yet.
+        self.plot.load()
 
     def introduce_demo(self) -> None:
         config = self.sim_config
@@ -401,6 +403,7 @@ class RateLimitApp(App[None]):
         self.session.facts = replace(self.session.facts, startup_error=message.error)
         self.events.add(f"could not start: {message.error}", "bold red")
         self.refresh_status()
+        self.plot.load()
 
     async def on_unmount(self) -> None:
         self.closing = True
