@@ -35,8 +35,8 @@ from ratelimit_tui.core.values import (
     parse_bool,
     parse_count,
     parse_number,
-    parse_reset,
     parse_retry_after,
+    read_reset,
 )
 
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -468,23 +468,23 @@ def _bucket(key: Key, limit_text: str | None, remaining_text: str | None,
     remaining = parse_count(remaining_text)
     if limit == 0:  # a zero limit is a placeholder (the 0/0/0 trio), never an exhausted bucket
         limit = remaining = None
-    reset = parse_reset(reset_text, received_at)
-    if limit is None and remaining is None:
-        reset = None  # a reset of an unknown bucket says nothing
-    kind = reset.kind if reset else None
+    reset_at = reset_in = kind = None
+    if limit is not None or remaining is not None:  # a reset of an unknown bucket says nothing
+        reset_at, reset_in, kind = read_reset(reset_text, received_at) or (None, None, None)
     window_s = renewal_s
     window_source = WindowSource.HEADER if renewal_s is not None else None
     if name_window is not None:
         window_s, window_source = name_window, WindowSource.HEADER
     elif window_s is None and (provider := _provider_window(dialect, key)) is not None:
         window_s, window_source = provider, WindowSource.PROVIDER
-    if window_s is None and kind == Reset.DURATION:
-        window_s = infer_window(limit, remaining, reset.in_s)
+    duration = kind == Reset.DURATION
+    if window_s is None and duration:
+        window_s = infer_window(limit, remaining, reset_in)
         window_source = WindowSource.INFERRED if window_s is not None else None
-    continuous = kind == Reset.DURATION or dialect == "anthropic"
-    refill = None if reset is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
-    return Bucket(metric, scope, window_s, window_source, limit, remaining,
-                  reset.at if reset else None, reset.in_s if reset else None, refill, name_window)
+    continuous = duration or dialect == "anthropic"
+    refill = None if kind is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
+    return Bucket(metric, scope, window_s, window_source, limit, remaining, reset_at, reset_in,
+                  refill, name_window)
 
 
 def infer_window(limit: int | None, remaining: int | None, reset_in: float | None) -> float | None:
