@@ -49,7 +49,7 @@ MAX_ANSWER_CHARS = 400_000  # about 100k tokens, more than any model writes in o
 TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
-@dataclass
+@dataclass(slots=True)
 class _Trace:
     """What the event hooks saw of the current call's latest attempt."""
 
