@@ -45,29 +45,32 @@ class BoundedStream(httpx2.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limits = self._limits
+        max_bytes, max_line_bytes, events = limits.max_bytes, limits.max_line_bytes, self._events
         watch = _Watch(limits.idle_s, self._total_s)
+        # Looked up once: a stream comes in about 20 pieces, each through these.
+        reading, done_reading = watch.reading, watch.done_reading
+        next_piece = self._inner.__aiter__().__anext__
         received = line = 0  # bytes in all; bytes since the last newline
-        pieces = self._inner.__aiter__()
         try:
             while True:
-                watch.reading()
+                reading()
                 try:
-                    chunk = await pieces.__anext__()
+                    chunk = await next_piece()
                 except StopAsyncIteration:
                     return
                 except asyncio.CancelledError:
                     watch.stalled()  # raises BodyStalled if the watch cancelled the read
                     raise
                 finally:
-                    watch.done_reading()
+                    done_reading()
                 received += len(chunk)
-                if received > limits.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge(f"the response passed {limits.max_bytes // MIB} MiB: "
                                        "reading stopped there")
-                if self._events:
+                if events:
                     newline = chunk.rfind(b"\n")
                     line = len(chunk) - newline - 1 if newline >= 0 else line + len(chunk)
-                    if line > limits.max_line_bytes:
+                    if line > max_line_bytes:
                         raise BodyTooLarge(f"one line of the event stream passed "
                                            f"{limits.max_line_bytes // MIB} MiB: reading "
                                            "stopped there")
@@ -90,6 +93,7 @@ class _Watch:
 
     def __init__(self, idle_s: float, total_s: float) -> None:
         self._loop = asyncio.get_running_loop()
+        self._time = self._loop.time  # once a piece
         self._idle_s = idle_s
         self._ends = self._loop.time() + total_s
         self._total_s = total_s
@@ -102,7 +106,7 @@ class _Watch:
 
     def reading(self) -> None:
         self._task = task = asyncio.current_task()
-        self._since = self._loop.time()
+        self._since = self._time()
         self._cancelling = task.cancelling() if task is not None else 0
         if self._timer is None:
             self._arm()

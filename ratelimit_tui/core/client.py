@@ -50,7 +50,7 @@ MAX_ANSWER_CHARS = 400_000  # about 100k tokens, more than any model writes in o
 TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
-@dataclass
+@dataclass(slots=True)
 class _Trace:
     """What the event hooks saw of the current call's latest attempt."""
 
@@ -161,9 +161,10 @@ class QuotaClient:
     def _observe(self, snapshot: RateLimitSnapshot, ttfb: float, trace: _Trace | None,
                  request_id: str | None, headers: tuple[tuple[str, str], ...]) -> None:
         self.quota = self.quota.merged(snapshot)
-        self._emit(ResponseObserved(snapshot, self.quota, ttfb, trace.attempt if trace else 1,
-                                    request_id, headers,
-                                    trace.kind if trace else CallKind.CHAT))
+        if self._on_event is not None:  # an event nobody reads is not built
+            self._on_event(ResponseObserved(snapshot, self.quota, ttfb,
+                                            trace.attempt if trace else 1, request_id, headers,
+                                            trace.kind if trace else CallKind.CHAT))
 
     def _emit(self, event: Event) -> None:
         if self._on_event is not None:
@@ -299,7 +300,8 @@ class QuotaClient:
                         stream_options={"include_usage": True},
                         **self._token_args(model, max_tokens)) as response:
                 async for chunk in await response.parse():
-                    usage = _usage(chunk.usage) or usage
+                    if chunk.usage is not None:  # the last chunk's
+                        usage = _usage(chunk.usage)
                     for choice in chunk.choices:
                         delta = choice.delta.content
                         if delta:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from typing import Any
@@ -25,6 +25,7 @@ from ratelimit_tui.core.model import (
     Refill,
     WindowSource,
     display_order,
+    display_rank,
 )
 from ratelimit_tui.core.values import (
     EPOCH_MS_MIN,
@@ -34,8 +35,8 @@ from ratelimit_tui.core.values import (
     parse_bool,
     parse_count,
     parse_number,
-    parse_reset,
     parse_retry_after,
+    read_reset,
 )
 
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -53,27 +54,52 @@ _UPSTREAM_PREFIX = "llm_provider-"  # LiteLLM re-emits every upstream header wit
 _METRIC_ALIASES = {"req": "requests", "request": "requests", "token": "tokens"}
 
 
-@dataclass(slots=True)
-class _Fields:
-    """Raw values of one bucket gathered from several headers."""
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    """Which of a head's names carry one bucket's fields."""
 
+    key: Key
     limit: str | None = None
     remaining: str | None = None
     reset: str | None = None
-    window_s: float | None = None
-    window_source: str | None = None
+    renewals: tuple[str, ...] = ()  # renewal periods in the head's order: the last readable wins
 
 
 def header_items(headers: HeaderInput) -> dict[str, str]:
     """Lower-cased names; repeated fields joined with ', ' as HTTP allows for lists."""
+    return _read(_pairs(headers))[0]
+
+
+def _pairs(headers: HeaderInput) -> Sequence[Any]:
+    """The head's (name, value) pairs as given, up to what one head may cost: the rest is
+    not read."""
+    if type(headers) in (tuple, list):  # pairs already, as the client passes them: no
+        # lookup of a missing attribute, no ABC check (on every response, they cost)
+        return headers[:MAX_HEADERS]
     if hasattr(headers, "multi_items"):  # httpx(2).Headers keep repeated fields apart
         pairs: Iterable[Any] = headers.multi_items()
     elif isinstance(headers, Mapping):
         pairs = headers.items()
     else:
         pairs = headers
-    out: dict[str, str] = {}
-    for pair in islice(pairs, MAX_HEADERS):  # what one head may cost: the rest is not read
+    return list(islice(pairs, MAX_HEADERS))
+
+
+def _read(pairs: Sequence[Any]) -> tuple[dict[str, str], _Layout]:
+    """The head's fields by lower-cased name, and the layout of those names.
+
+    A head as an HTTP client gives it (names lower-cased, each once, values text) is taken as
+    it is, in C; only another kind is read name by name."""
+    try:
+        items = dict(pairs)
+    except (TypeError, ValueError):  # a pair that is not one
+        items = {}
+    if len(items) == len(pairs):  # no pair was malformed, no name repeated
+        layout = _layout(tuple(items))
+        if layout.as_read and all(map(isinstance, items.values(), repeat(str))):
+            return items, layout
+    items = {}
+    for pair in pairs:
         try:
             name, value = pair
         except (TypeError, ValueError):
@@ -81,12 +107,12 @@ def header_items(headers: HeaderInput) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(value, str):
             continue
         lowered = name.strip().lower()
-        seen = out.get(lowered)
+        seen = items.get(lowered)
         if seen is None:
-            out[lowered] = value
+            items[lowered] = value
         elif len(seen) < MAX_FIELD_CHARS:  # a repeated field is not grown forever
-            out[lowered] = f"{seen}, {value}"
-    return out
+            items[lowered] = f"{seen}, {value}"
+    return items, _layout(tuple(items))
 
 
 def parse_rate_limit_headers(
@@ -99,24 +125,29 @@ def parse_rate_limit_headers(
     """
     if received_at is None:
         received_at = time.time()
-    raw = header_items(headers)
+    raw, layout = _read(_pairs(headers))
     unread = _count(headers) - MAX_HEADERS
-    items = with_upstream(raw)
-    buckets, dialect, described, unreadable = _buckets(items, received_at)
-    if _is_litellm(raw):
+    items = with_upstream(raw) if layout.upstream else raw
+    buckets, dialect, described, unreadable = _buckets(items, layout, received_at)
+    extras = _extras(items) if layout.extras else {}
+    if described > len(buckets):
+        extras["more_buckets"] = described - len(buckets)
+    if unread > 0:
+        extras["unread_headers"] = unread
+    if unreadable:
+        extras["unreadable"] = unreadable
+    if layout.litellm:
         dialect = "litellm"  # on its own 429s as on relayed 200s: one label per endpoint
+    sent_retry = layout.retry_after  # else there is no retry-after to read
     return RateLimitSnapshot(
         received_at=received_at,
         status=status,
         buckets=tuple(buckets),
-        retry_after_s=_retry_after(items, received_at),
-        longest_retry_after_s=_longest_retry_after(raw, received_at),
+        retry_after_s=_retry_after(items, received_at) if sent_retry else None,
+        longest_retry_after_s=_longest_retry_after(raw, received_at) if sent_retry else None,
         should_retry=parse_bool(items.get("x-should-retry")),
         dialect=dialect,
-        extras=_extras(items) | ({"more_buckets": described - len(buckets)}
-                                 if described > len(buckets) else {})
-        | ({"unread_headers": unread} if unread > 0 else {})
-        | ({"unreadable": unreadable} if unreadable else {}),
+        extras=extras,
     )
 
 
@@ -145,10 +176,6 @@ def with_upstream(items: dict[str, str]) -> dict[str, str]:
     # bucket field (LiteLLM's OpenAI-named copy of Anthropic's limit), the plain one, read
     # later, wins.
     return {**{k: v for k, v in upstream.items() if k not in plain}, **plain}
-
-
-def _is_litellm(items: dict[str, str]) -> bool:
-    return _any_starts(items, ("x-litellm-", _UPSTREAM_PREFIX))
 
 
 def _any_starts(names: Iterable[str], prefix: str | tuple[str, ...]) -> bool:
@@ -192,21 +219,22 @@ def _retry_after(items: dict[str, str], received_at: float) -> float | None:
     return parse_retry_after(items.get("retry-after"), received_at)
 
 
+# Facts that are not buckets but explain one (GitHub Models, Azure, Mistral): (header, extra,
+# how to read it); an extra is set when its value reads, the later header winning.
+_EXTRAS = (
+    ("x-ratelimit-type", "limit_type", str.strip),
+    ("x-ratelimit-timeremaining", "time_remaining_s", parse_number),
+    ("x-ratelimit-abusepenalty-active", "abuse_penalty_active", parse_bool),
+    ("x-ratelimit-tokens-query-cost", "query_cost_tokens", parse_count),
+    ("ratelimitbysize-query-cost", "query_cost_tokens", parse_count),
+)
+
+
 def _extras(items: dict[str, str]) -> dict[str, Any]:
-    """Facts that are not buckets but explain one (GitHub Models, Azure, Mistral)."""
     extras: dict[str, Any] = {}
-    if "x-ratelimit-type" in items:
-        extras["limit_type"] = items["x-ratelimit-type"].strip()
-    remaining_s = parse_number(items.get("x-ratelimit-timeremaining"))
-    if remaining_s is not None:
-        extras["time_remaining_s"] = remaining_s
-    penalty = parse_bool(items.get("x-ratelimit-abusepenalty-active"))
-    if penalty is not None:
-        extras["abuse_penalty_active"] = penalty
-    for name in ("x-ratelimit-tokens-query-cost", "ratelimitbysize-query-cost"):
-        cost = parse_count(items.get(name))
-        if cost is not None:
-            extras["query_cost_tokens"] = cost
+    for name, extra, read in _EXTRAS:
+        if name in items and (value := read(items[name])) is not None:
+            extras[extra] = value
     return extras
 
 
@@ -261,55 +289,96 @@ def classify_name(name: str) -> tuple[Key, str, str] | None:
     return None
 
 
-def _collect(items: dict[str, str]) -> tuple[dict[Key, _Fields], set[str]]:
-    """Gather each bucket's raw values; also name the header families seen."""
-    fields: dict[Key, _Fields] = {}
-    families: set[str] = set()
-    for name, value in items.items():
-        found = classify_name(name)
-        if found is None:
-            continue
-        key, what, family = found
-        families.add(family)
-        entry = fields.get(key) or fields.setdefault(key, _Fields())
-        if what == "renewalperiod":
-            seconds = parse_number(value)
-            if seconds is not None and seconds > 0:
-                entry.window_s, entry.window_source = seconds, WindowSource.HEADER
-        else:
-            setattr(entry, what, value)
-    return fields, families
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the names of a head decide, whatever their values. A provider sends the same names
+    in every response: this is worked out once per list of names, and each response only
+    reads the values the layout points at."""
+
+    as_read: bool  # every name text, lower-cased and stripped: such a head is taken as it is
+    upstream: bool = False  # a proxy's copies of the upstream's headers (with_upstream)
+    litellm: bool = False  # LiteLLM's own headers or copies: the dialect whatever they say
+    buckets: tuple[_Sources, ...] = ()  # after the merge, in display order
+    dialect: str | None = None  # _BY_RESET: the value of x-ratelimit-reset decides
+    retry_after: bool = False  # a retry-after in any spelling
+    extras: bool = False  # a header of _EXTRAS
+    ietf: bool = False  # an IETF RateLimit field
 
 
-def _dialect(items: dict[str, str], families: set[str], fields: dict[Key, _Fields]) -> str | None:
+_BY_RESET = "by x-ratelimit-reset"  # a dialect the names leave open (see _dialect)
+_NOT_TEXT = _Layout(as_read=False)  # of names that are not all text: read one by one (_read)
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(names: tuple[Any, ...]) -> _Layout:
+    """The layout of a head with these names. Cached: a provider sends the same few lists of
+    names again and again. A server that sends a new list every time costs a miss each, and
+    the cache holds 64 lists at most (of MAX_HEADERS names at most)."""
+    if not all(type(name) is str for name in names):
+        return _NOT_TEXT
+    given = dict.fromkeys(names, "")
+    merged = with_upstream(given)  # only its names matter here
+    sources: dict[Key, dict[str, Any]] = {}  # per bucket: field -> name, the last one sent
+    families = set()
+    for name in merged:
+        if (found := classify_name(name)) is not None:
+            key, what, family = found
+            families.add(family)
+            fields = sources.setdefault(key, {"renewals": ()})
+            if what == "renewalperiod":
+                fields["renewals"] += (name,)
+            else:
+                fields[what] = name
+    # In display order already (a stable sort keeps the head's order among equals), so that
+    # a head's buckets need no sorting each time.
+    ordered = sorted(sources, key=lambda key: display_rank(*key))
+    return _Layout(
+        as_read=all(name == name.strip().lower() for name in names),
+        upstream=_any_starts(names, _UPSTREAM_PREFIX),
+        litellm=_any_starts(names, ("x-litellm-", _UPSTREAM_PREFIX)),
+        buckets=tuple(_Sources(key, **sources[key]) for key in ordered),
+        dialect=_dialect(merged, families, sources.keys()),
+        retry_after=any(sent in given for sent, _ in _RETRY_AFTER_SPELLINGS),
+        extras=any(name in merged for name, _, _ in _EXTRAS),
+        ietf=not merged.keys().isdisjoint(_IETF_FIELDS),
+    )
+
+
+def _dialect(names: Container[str], families: set[str], keys: Container[Key]) -> str | None:
+    """The dialect as the names tell it; _BY_RESET where only a value can (_dialect_by_reset)."""
     if "anthropic" in families:
         return "anthropic"
     if "renewal" in families:
         return "azure"
-    if "x-groq-region" in items:
+    if "x-groq-region" in names:
         return "groq"
     if "anthropic-compat" in families:
         return "anthropic-compat"
-    if "mistral" in families or any(k[0] == "requests" and k[2] == 10.0 for k in fields):
+    if "mistral" in families or any(k[0] == "requests" and k[2] == 10.0 for k in keys):
         return "mistral"
     if "named-window" in families:
-        return "mistral" if any(k[2] == MONTH for k in fields) else "cerebras"
-    if "together" in families or ("bare" in families and "x-ratelimit" in items):
+        return "mistral" if any(k[2] == MONTH for k in keys) else "cerebras"
+    if "together" in families or ("bare" in families and "x-ratelimit" in names):
         return "together"
     if "bare" in families:
-        reset = parse_number(items.get("x-ratelimit-reset"))
-        if reset is not None and reset >= EPOCH_MS_MIN:
-            return "openrouter"
-        if reset is not None and reset >= EPOCH_S_MIN:
-            return "github-style"
-        if ("requests", None, None) in fields and ("tokens", None, None) in fields:
-            return "together"
-        return "generic"
+        return _BY_RESET
     if "openai" in families:
         return "openai"
-    if "ratelimit" in items or "ratelimit-policy" in items or "ratelimit-limit" in items:
+    if "ratelimit" in names or "ratelimit-policy" in names or "ratelimit-limit" in names:
         return "ietf"
     return None
+
+
+def _dialect_by_reset(reset_text: str | None, keys: Container[Key]) -> str:
+    """Whose bare x-ratelimit-{limit,remaining,reset} these are: the reset's magnitude tells."""
+    reset = parse_number(reset_text)
+    if reset is not None and reset >= EPOCH_MS_MIN:
+        return "openrouter"
+    if reset is not None and reset >= EPOCH_S_MIN:
+        return "github-style"
+    if ("requests", None, None) in keys and ("tokens", None, None) in keys:
+        return "together"
+    return "generic"
 
 
 def _provider_window(dialect: str | None, key: Key) -> float | None:
@@ -324,34 +393,58 @@ def _provider_window(dialect: str | None, key: Key) -> float | None:
     return None
 
 
-def _buckets(items: dict[str, str],
+def _buckets(items: dict[str, str], layout: _Layout,
              received_at: float) -> tuple[list[Bucket], str | None, int, list[str]]:
     """(the buckets kept, the dialect, how many buckets the head described, the ids of those
     with a value that was sent but cannot be read or meant)."""
-    fields, families = _collect(items)
-    dialect = _dialect(items, families, fields)
-    described = [_bucket(key, raw, received_at, dialect) for key, raw in fields.items()]
-    unreadable = sorted({bucket.id for bucket, raw in zip(described, fields.values(),
-                                                          strict=True)
-                         if _unreadable(bucket, raw)})
-    described += _ietf_buckets(items, received_at)
-    buckets = keep_the_binding(described, MAX_BUCKETS)
-    buckets.sort(key=display_order)
-    return buckets, dialect, len(described), unreadable
+    dialect = layout.dialect
+    if dialect == _BY_RESET:
+        dialect = _dialect_by_reset(items.get("x-ratelimit-reset"),
+                                    [sources.key for sources in layout.buckets])
+    described = []
+    unreadable = set()
+    for sources in layout.buckets:
+        # items.get(None) is None: a field that no name carries
+        limit, remaining, reset = (items.get(sources.limit), items.get(sources.remaining),
+                                   items.get(sources.reset))
+        renewal = _renewal(items, sources.renewals) if sources.renewals else None
+        bucket = _bucket(sources.key, limit, remaining, reset, renewal, received_at, dialect)
+        described.append(bucket)
+        if _unreadable(bucket, limit, remaining, reset):
+            unreadable.add(bucket.id)
+    if layout.ietf:
+        described += _ietf_buckets(items, received_at)
+    buckets = described  # in the layout's display order, unless:
+    if layout.ietf or len(described) > MAX_BUCKETS:
+        buckets = keep_the_binding(described, MAX_BUCKETS)
+        buckets.sort(key=display_order)
+    return buckets, dialect, len(described), sorted(unreadable)
 
 
-def _unreadable(bucket: Bucket, raw: _Fields) -> bool:
-    """A value was sent and reads as unknown, and it is not a sentinel (-1, the 0/0/0 trio)."""
-    if bucket.limit is None and bucket.remaining is None and raw.limit == "0":
-        return False  # the placeholder trio
-    return (_lost(raw.limit, bucket.limit) or _lost(raw.remaining, bucket.remaining)
-            or (bucket.known and _lost(raw.reset, bucket.reset_in_s)))
+def _renewal(items: dict[str, str], names: tuple[str, ...]) -> float | None:
+    """The window a renewal-period header names (Azure's), in seconds."""
+    window = None
+    for name in names:
+        seconds = parse_number(items[name])
+        if seconds is not None and seconds > 0:
+            window = seconds
+    return window
 
 
-def _lost(text: str | None, value: object) -> bool:
-    """`text` was sent, reads as nothing, and is not a sentinel. The value is tested first:
-    it is almost always there."""
-    if value is not None or not text:
+def _unreadable(bucket: Bucket, limit: str | None, remaining: str | None,
+                reset: str | None) -> bool:
+    """A value was sent and reads as unknown, and it is not a sentinel (-1, the 0/0/0 trio).
+    The bucket's values are tested first: they are almost always there."""
+    if bucket.limit is None and bucket.remaining is None:
+        return limit != "0" and (_lost(limit) or _lost(remaining))  # not the placeholder trio
+    return ((bucket.limit is None and _lost(limit))
+            or (bucket.remaining is None and _lost(remaining))
+            or (bucket.reset_in_s is None and _lost(reset)))
+
+
+def _lost(text: str | None) -> bool:
+    """Whether `text`, which reads as nothing, was sent and is not a sentinel."""
+    if not text:
         return False
     text = text.strip()
     return bool(text) and not text.startswith("-") and text != "0"
@@ -367,28 +460,31 @@ def keep_the_binding(buckets: list[Bucket], most: int) -> list[Bucket]:
     return by_need[:most]
 
 
-def _bucket(key: Key, raw: _Fields, received_at: float, dialect: str | None) -> Bucket:
+def _bucket(key: Key, limit_text: str | None, remaining_text: str | None,
+            reset_text: str | None, renewal_s: float | None, received_at: float,
+            dialect: str | None) -> Bucket:
     metric, scope, name_window = key
-    limit = parse_count(raw.limit)
-    remaining = parse_count(raw.remaining)
+    limit = parse_count(limit_text)
+    remaining = parse_count(remaining_text)
     if limit == 0:  # a zero limit is a placeholder (the 0/0/0 trio), never an exhausted bucket
         limit = remaining = None
-    reset = parse_reset(raw.reset, received_at)
-    if limit is None and remaining is None:
-        reset = None  # a reset of an unknown bucket says nothing
-    kind = reset.kind if reset else None
-    window_s, window_source = raw.window_s, raw.window_source
+    reset_at = reset_in = kind = None
+    if limit is not None or remaining is not None:  # a reset of an unknown bucket says nothing
+        reset_at, reset_in, kind = read_reset(reset_text, received_at) or (None, None, None)
+    window_s = renewal_s
+    window_source = WindowSource.HEADER if renewal_s is not None else None
     if name_window is not None:
         window_s, window_source = name_window, WindowSource.HEADER
     elif window_s is None and (provider := _provider_window(dialect, key)) is not None:
         window_s, window_source = provider, WindowSource.PROVIDER
-    if window_s is None and kind == Reset.DURATION:
-        window_s = infer_window(limit, remaining, reset.in_s)
+    duration = kind == Reset.DURATION
+    if window_s is None and duration:
+        window_s = infer_window(limit, remaining, reset_in)
         window_source = WindowSource.INFERRED if window_s is not None else None
-    continuous = kind == Reset.DURATION or dialect == "anthropic"
-    refill = None if reset is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
-    return Bucket(metric, scope, window_s, window_source, limit, remaining,
-                  reset.at if reset else None, reset.in_s if reset else None, refill, name_window)
+    continuous = duration or dialect == "anthropic"
+    refill = None if kind is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
+    return Bucket(metric, scope, window_s, window_source, limit, remaining, reset_at, reset_in,
+                  refill, name_window)
 
 
 def infer_window(limit: int | None, remaining: int | None, reset_in: float | None) -> float | None:
@@ -443,8 +539,6 @@ _IETF_UNITS = {"requests": "requests", "content-bytes": "content_bytes",
 
 
 def _ietf_buckets(items: dict[str, str], received_at: float) -> list[Bucket]:
-    if items.keys().isdisjoint(_IETF_FIELDS):
-        return []
     policies: dict[str | None, dict[str, str]] = {}
     for bare, params in _sf_items(items.get("ratelimit-policy", "")):
         if bare and parse_number(bare[0]) is not None:  # draft-06: '100;w=10'

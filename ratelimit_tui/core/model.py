@@ -39,8 +39,13 @@ _METRIC_RANK = {"requests": 0, "tokens": 1}  # the rest: 2
 
 def display_order(bucket: Bucket) -> tuple[bool, int, float]:
     """Requests first, then tokens, then the rest; scoped buckets after unscoped ones."""
-    return (bucket.scope is not None, _METRIC_RANK.get(bucket.metric, 2),
-            bucket.name_window_s or 0.0)
+    return display_rank(bucket.metric, bucket.scope, bucket.name_window_s)
+
+
+def display_rank(metric: str, scope: str | None,
+                 name_window_s: float | None) -> tuple[bool, int, float]:
+    """display_order of a bucket with this identity."""
+    return (scope is not None, _METRIC_RANK.get(metric, 2), name_window_s or 0.0)
 
 
 class Refill(StrEnum):

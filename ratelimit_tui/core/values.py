@@ -60,13 +60,29 @@ def parse_go_duration(value: str | None) -> float | None:
     if value is None or len(value) > MAX_TEXT:
         return None
     text = value.strip()
-    if one := _GO_RUN.fullmatch(text):  # one run, as most are ("6ms", "8.64s"): one regex
-        seconds = float(one[1]) * _UNIT_S[one[2]]
-    elif _GO_FULL.fullmatch(text):
+    seconds = _one_run(text)
+    if seconds is None:
+        if not _GO_FULL.fullmatch(text):
+            return None
         seconds = sum(float(number) * _UNIT_S[unit] for number, unit in _GO_RUN.findall(text))
-    else:
-        return None
     return seconds if seconds <= MAX_DELAY_S else None
+
+
+def _one_run(text: str) -> float | None:
+    """Seconds in a duration of one run, as most are ("6ms", "8.64s"), or None. Read with
+    string methods: a regex costs more, on every response. A number has no letters, so the
+    unit is the two letters at the end if they are one, else the last letter; the number is
+    digits with at most one point among or before them, as _GO_RUN has it (\\d and
+    isdecimal() are both Unicode's decimal digits)."""
+    unit = text[-2:]
+    if unit not in _UNIT_S:
+        unit = text[-1:]
+        if unit not in _UNIT_S:
+            return None
+    number = text[:-len(unit)]
+    if not number.replace(".", "", 1).isdecimal():
+        return None
+    return float(number) * _UNIT_S[unit]
 
 
 def parse_instant(value: str | None) -> float | None:
@@ -111,12 +127,19 @@ class ResetValue(NamedTuple):
 
 def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
     """A reset value in any of the forms providers use, or None."""
+    reset = read_reset(value, received_at)
+    return None if reset is None else ResetValue(*reset)
+
+
+def read_reset(value: str | None, received_at: float) -> tuple[float, float, Reset] | None:
+    """parse_reset's (at, in_s, kind) as a plain tuple, for the header parser: on every
+    response, a named tuple cost it more to make than the rest of the reading."""
     if value is None:
         return None
     if value.endswith("s"):  # Go durations end in a unit, and most resets are Go durations
         seconds = parse_go_duration(value)
         if seconds is not None:
-            return ResetValue(received_at + seconds, seconds, Reset.DURATION)
+            return received_at + seconds, seconds, Reset.DURATION
     number = parse_number(value)
     if number is not None:
         if number < 0:
@@ -126,18 +149,18 @@ def parse_reset(value: str | None, received_at: float) -> ResetValue | None:
             return _absolute(instant, received_at) if instant <= _LAST_INSTANT else None
         if number > MAX_DELAY_S:
             return None
-        return ResetValue(received_at + number, number, Reset.DELTA)
+        return received_at + number, number, Reset.DELTA
     seconds = parse_go_duration(value)
     if seconds is not None:
-        return ResetValue(received_at + seconds, seconds, Reset.DURATION)
+        return received_at + seconds, seconds, Reset.DURATION
     instant = parse_instant(value)
     return None if instant is None else _absolute(instant, received_at)
 
 
-def _absolute(instant: float, received_at: float) -> ResetValue | None:
+def _absolute(instant: float, received_at: float) -> tuple[float, float, Reset] | None:
     # Anthropic's resets are routinely a few seconds before the response's own Date: clamp.
     in_s = max(0.0, instant - received_at)
-    return ResetValue(instant, in_s, Reset.EPOCH) if in_s <= MAX_DELAY_S else None
+    return (instant, in_s, Reset.EPOCH) if in_s <= MAX_DELAY_S else None
 
 
 def parse_retry_after(value: str | None, received_at: float) -> float | None:
