@@ -75,9 +75,10 @@ def seen_note(state: BucketState, now: float) -> str | None:
 
 
 class GaugeLine(Widget):
-    """One line of a gauge: what the gauge wrote for this width."""
+    """One line of a gauge: what the gauge wrote for this width (cut to it already: nothing
+    to wrap, and wrapping measured every character of the line at each tick)."""
 
-    DEFAULT_CSS = "GaugeLine { height: 1; }"
+    DEFAULT_CSS = "GaugeLine { height: 1; text-wrap: nowrap; text-overflow: clip; }"
 
     def __init__(self, gauge: BucketGauge, index: int) -> None:
         super().__init__()
@@ -109,8 +110,11 @@ class BucketGauge(Widget):
         self.shown: tuple[Text, Text] | None = None  # what they say, written for cut_to cells
         self.cut_to = 0
 
-    def compose(self) -> ComposeResult:
-        yield from self.rows
+    def mount_in(self, panel: Widget, after: Widget) -> None:
+        """Mount in the panel with its lines at once: composed at its own pace, they could
+        miss the first frame (and a remembered gauge belongs in it)."""
+        panel.mount(self, after=after)
+        self.mount(*self.rows)
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self.repaint)
@@ -261,10 +265,7 @@ class QuotaPanel(VerticalScroll):
             gauge = self.gauges.get(bucket_id)
             if gauge is None:
                 gauge = self.gauges[bucket_id] = BucketGauge(bucket_id, self.clock)
-                if previous is None:
-                    self.mount(gauge, after=empty)
-                else:
-                    self.mount(gauge, after=previous)
+                gauge.mount_in(self, after=empty if previous is None else previous)
             gauge.show(bucket_state, binding is not None and binding is bucket_state,
                        self.alert_below)
             previous = gauge
