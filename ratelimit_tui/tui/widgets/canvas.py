@@ -24,7 +24,12 @@ class PlotCanvas(PlotextPlot):
         self._strips: dict[str, Strip] = {}  # the rows shown, converted, by their text
 
     def draw(self) -> None:
-        """Build the figure now; repaint only its rows that changed."""
+        """Build the figure now; repaint only its rows that changed. Under another screen
+        (the overview, a modal), nothing is built until it is painted again."""
+        if self.app.screen is not self.screen:
+            self._drawn_for = None  # built at its next paint, with the data set by then
+            self.refresh()
+            return
         rows = self._build()
         if self._drawn_for != self._drawing_key() or len(rows) != len(self.rows):
             self._keep(rows, anew=True)
