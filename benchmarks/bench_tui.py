@@ -24,7 +24,7 @@ from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.sim.server import SimConfig
 from ratelimit_tui.tui.app import make_app
-from ratelimit_tui.tui.widgets.gauges import BucketGauge
+from ratelimit_tui.tui.widgets.gauges import GaugeLine
 
 ROOT = Path(__file__).parent
 
@@ -34,16 +34,16 @@ async def headers_to_gauge(calls: int = 20) -> dict:
     app = make_app(settings, sim_config=SimConfig(
         limits=Limits(rpm=10_000, tpm=10_000_000), latency_ms=20.0, tokens_per_s=100.0))
     seen: dict[float, float] = {}  # received_at -> when the hook saw it
-    drawn: dict[float, float] = {}  # received_at -> when a gauge first rendered it
+    drawn: dict[float, float] = {}  # received_at -> when a gauge's line first rendered it
     ended: dict[float, float] = {}  # received_at -> when the call finished
-    render = BucketGauge.render
+    render = GaugeLine.render
 
-    def timed_render(gauge):
-        if gauge.state is not None:
-            drawn.setdefault(gauge.state.observed_at, time.perf_counter())
-        return render(gauge)
+    def timed_render(line):
+        if line.gauge.state is not None:
+            drawn.setdefault(line.gauge.state.observed_at, time.perf_counter())
+        return render(line)
 
-    BucketGauge.render = timed_render
+    GaugeLine.render = timed_render
     async with app.run_test(size=(120, 36)) as pilot:
         while app.session.client is None:
             await asyncio.sleep(0.01)
@@ -62,7 +62,7 @@ async def headers_to_gauge(calls: int = 20) -> dict:
             worker = app.send_chat("measure me")
             await worker.wait()
             await pilot.pause(0.05)
-    BucketGauge.render = render
+    GaugeLine.render = render
     latencies = [(drawn[t] - seen[t]) * 1000 for t in seen if t in drawn]
     before_end = sum(drawn[t] < ended[t] for t in seen if t in drawn and t in ended)
     return {"calls": calls, "median_ms": round(statistics.median(latencies), 2),

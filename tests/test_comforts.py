@@ -145,7 +145,7 @@ async def test_low_headroom_is_said_once_per_crossing_and_shown_while_it_lasts(m
         assert "low headroom: requests / min fell under the 10% alert" in log_text(app)
         assert "▼ requests 5%" in str(app.status.shown)
         gauge = app.quota_panel.gauges["requests"]
-        assert "◆ low" in str(gauge.render())
+        assert "◆ low" in str(gauge.text)
         await send(pilot, "/burst 1")  # lower still: the same crossing, not said again
         await wait_until(pilot, lambda: app.session.quota.get("requests").bucket.remaining == 0)
         await pilot.pause()

@@ -127,7 +127,7 @@ async def test_the_dashboard_in_front_of_litellm():
             await pilot.press("f5")
             await finished(pilot, messages, kind="probe")
             await pilot.pause()
-            gauge = app.quota_panel.gauges["requests"].render().plain
+            gauge = app.quota_panel.gauges["requests"].text.plain
             # from llm_provider-x-ratelimit-reset-requests: 10s (the real clock has moved on)
             assert re.search(r"5 / 6  resets in (10|9)s", gauge), gauge
             status = app.status.render().plain

@@ -143,3 +143,25 @@ async def test_sparklines_and_the_last_429_come_back_after_a_restart(three):
         assert again.sessions["beta"].last_throttle_at == int(throttled)  # to the second
         shares = again.compare.series(300.0, again.clock())
         assert {"alpha", "beta"} <= set(shares)  # the sparklines go on where they stopped
+
+
+async def test_the_plot_under_the_overview_is_built_only_when_shown_again(three, monkeypatch):
+    """The full view's plot follows the clock under the overview too, but builds nothing
+    while it is covered (an idle overview's CPU); back on screen, it is built for now."""
+    from ratelimit_tui.tui.widgets.canvas import PlotCanvas
+
+    app, _ = three
+    builds = []
+    build = PlotCanvas._build
+    monkeypatch.setattr(PlotCanvas, "_build", lambda canvas: builds.append(1) or build(canvas))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await first_polls(pilot)
+        await wait_until(pilot, lambda: app.plot._plot is not None, what="the plot")
+        assert isinstance(app.screen, OverviewScreen)
+        builds.clear()
+        app.plot.set_window(3600.0)  # a redraw, under the overview
+        await pilot.pause()
+        assert not builds
+        await pilot.press("1")
+        await wait_until(pilot, lambda: builds, what="the plot built on screen")
+        assert "1 h" in str(app.plot.border_title)

@@ -196,6 +196,28 @@ def test_retention_prunes_old_rows(tmp_path):
     assert count_rows(path) == 1
 
 
+def test_an_idle_writer_sleeps_until_the_next_prune(tmp_path, monkeypatch):
+    """With nothing to write, the writer thread does not wake every few seconds (an idle
+    dashboard's CPU): it waits for rows, or for the hourly prune."""
+    waits, two = [], threading.Event()
+    collect = HistoryStore._collect
+
+    def watched(self, pending, wait_s):
+        waits.append(wait_s)
+        if len(waits) == 2:
+            two.set()
+        return collect(self, pending, wait_s)
+
+    monkeypatch.setattr(HistoryStore, "_collect", watched)
+    store = store_at(tmp_path / "history.sqlite3")
+    assert two.wait(10)
+    assert waits[0] == 0.04  # before the first prune: a short wait (batch_s * 4)
+    assert waits[1] > 3500  # then until the next one, an hour on
+    store.add(record(1), "e", "k")  # and a row is still written
+    store.close()
+    assert count_rows(tmp_path / "history.sqlite3") == 1
+
+
 def run_cli(*args, data_dir):
     env = {**os.environ, "RATELIMIT_TUI_DATA_DIR": str(data_dir)}
     return subprocess.run([sys.executable, "-m", "ratelimit_tui", *args], capture_output=True,
@@ -348,7 +370,7 @@ def test_the_queue_is_bounded_and_says_what_it_dropped(tmp_path, monkeypatch):
 
 
 def test_the_writer_s_death_is_reported_and_later_calls_say_so(tmp_path, monkeypatch):
-    def broken(self, pending):
+    def broken(self, pending, wait_s):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(HistoryStore, "_collect", broken)

@@ -76,7 +76,7 @@ async def test_the_tour_plays_in_the_dashboard_with_its_keys_and_its_caption_agr
         assert "Tour 3/6 · A burst" in text
         assert "The binding limit is now requests / min: 0 of 30 left, next in " in text
         gauge = next(iter(app.quota_panel.gauges.values()))
-        assert "0 / 30" in str(gauge.render()) and "next in" in str(gauge.render())
+        assert "0 / 30" in str(gauge.text) and "next in" in str(gauge.text)
         await pilot.press("n")  # throttled: the question meets a 429 and a visible retry
         await play_step(pilot)
         assert any(w >= 0.5 for w in app.clock.waits)  # the retry waited the server's wait

@@ -42,7 +42,7 @@ async def test_a_message_moves_the_gauges_and_is_answered():
         await pilot.pause()
         gauges = app.quota_panel.gauges
         assert gauges["requests"].state.bucket.remaining == 19
-        rendered = gauges["tokens"].render().plain
+        rendered = gauges["tokens"].text.plain
         assert "tokens / min" in rendered and "/ 4,000" in rendered
         transcript = app.query_one(Transcript)
         assert "What is my quota?" in str(transcript.children[-2].render())
@@ -94,7 +94,7 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         assert app.quota_panel.gauges["requests"].state.bucket.remaining == 0
         assert app.session.history.throttles(300.0, time.time())
         await pilot.pause()
-        assert "next in" in app.quota_panel.gauges["requests"].render().plain
+        assert "next in" in app.quota_panel.gauges["requests"].text.plain
 
 
 async def test_429_retry_is_shown_waits_what_it_was_told_and_succeeds():
@@ -179,7 +179,7 @@ async def test_garbage_headers_are_reported_once_and_nothing_breaks():
             await finished(pilot, messages, count=1 if text == "one" else 2)
         await pilot.pause()
         assert log_text(app).count("unreadable") == 1
-        assert "n/a" in app.quota_panel.gauges["requests"].render().plain
+        assert "n/a" in app.quota_panel.gauges["requests"].text.plain
 
 
 async def test_commands_and_input_history():
@@ -259,13 +259,13 @@ async def test_countdown_ticks_from_its_deadline():
         await probe(pilot, messages)
         await pilot.pause()
         gauge = app.quota_panel.gauges["requests"]
-        assert "resets in 3s" in gauge.render().plain  # 1 of 20 per minute
+        assert "resets in 3s" in gauge.text.plain  # 1 of 20 per minute
         now[0] += 2  # the app was busy for 2 s: the countdown is still right
         app.tick()
-        assert "resets in 1s" in gauge.render().plain
+        assert "resets in 1s" in gauge.text.plain
         now[0] += 5
         app.tick()
-        assert "full" in gauge.render().plain
+        assert "full" in gauge.text.plain
 
 
 async def test_history_continues_after_a_restart():
@@ -274,10 +274,19 @@ async def test_history_continues_after_a_restart():
     async with first.run_test(size=(120, 36), message_hook=hook) as pilot:
         await probe(pilot, messages)
     second = demo_app()
+    first_frame = []  # what the requests gauge showed in it
+    after_first_frame = second.after_first_frame
+
+    def look() -> None:
+        first_frame.append(second.quota_panel.gauges["requests"].text.plain)
+        after_first_frame()
+
+    second.after_first_frame = look
     async with second.run_test(size=(120, 36)) as pilot:
         # The first frame already has the last numbers, stale until a response of this run.
+        await wait_until(pilot, lambda: first_frame, what="the first frame")
         gauge = second.quota_panel.gauges["requests"]
-        assert gauge.state.stale and "stale" in gauge.render().plain
+        assert gauge.state.stale and "stale" in first_frame[0]
         assert gauge.state.bucket == first.session.quota.get("requests").bucket
         await ready(pilot)
         assert second.plot.history is second.session.history
@@ -321,6 +330,59 @@ async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
         assert [r for r, _ in roles] == ["user", "assistant"] * 2
 
 
+async def test_a_tick_repaints_only_the_line_that_moved(monkeypatch):
+    """Each second the countdown ticks, on the gauge's own line, with the count beside it
+    from the same instant; the line that says the same (here the bar: 10 of 20 shown, 50%)
+    is not repainted. An idle screen's CPU goes to what moves."""
+    from ratelimit_tui.tui.widgets.gauges import GaugeLine
+
+    messages, hook = recorder()
+    scripted = ScriptedTime()
+    app = demo_app(scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "/burst 10")
+        await finished(pilot, messages, kind="burst", count=10)
+        await pilot.pause()
+        gauge = app.quota_panel.gauges["requests"]
+        repainted = []
+        refresh = GaugeLine.refresh
+
+        def spy(row, *args, **kwargs):
+            if row.gauge is gauge:
+                repainted.append(row.index)
+            return refresh(row, *args, **kwargs)
+
+        monkeypatch.setattr(GaugeLine, "refresh", spy)
+        for left in (29, 28):
+            scripted.advance(1)
+            app.tick()
+            line, bar = gauge.text.plain.split("\n")
+            assert line.endswith(f"10 / 20  resets in {left}s") and bar.endswith(" 50%")
+            await pilot.pause()
+            assert repainted == [0]  # the countdown's line, not the bar
+            assert f"resets in {left}s" in screen_text(app)  # on screen, as written
+            repainted.clear()
+
+
+async def test_a_new_theme_repaints_the_gauges_in_its_colours():
+    """A gauge keeps what it wrote until that changes, and a theme's change is one: even a
+    full bucket's gauge, which nothing else redraws, takes the new theme's colours."""
+    messages, hook = recorder()
+    scripted = ScriptedTime()
+    app = demo_app(scripted=scripted)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await probe(pilot, messages)
+        scripted.advance(120)
+        app.tick()  # full: nothing moves, the ticker stops
+        assert not app.needs_tick(scripted())
+        gauge = app.quota_panel.gauges["requests"]
+        before, after = app.theme_variables["success"], app.available_themes["nord"].success
+        assert before != after and before in str(gauge.text.spans)
+        app.theme = "nord"
+        await wait_until(pilot, lambda: after in str(gauge.text.spans), what="the new colour")
+
+
 async def test_every_figure_of_a_gauge_comes_from_the_same_instant():
     messages, hook = recorder()
     scripted = ScriptedTime()
@@ -331,15 +393,15 @@ async def test_every_figure_of_a_gauge_comes_from_the_same_instant():
         await finished(pilot, messages, kind="burst", count=10)
         await pilot.pause()
         gauge = app.quota_panel.gauges["requests"]
-        assert gauge.render().plain.split("\n")[0].endswith("10 / 20  resets in 30s")
+        assert gauge.text.plain.split("\n")[0].endswith("10 / 20  resets in 30s")
         scripted.advance(12)  # 20 a minute: 4 back
         app.tick()
-        line, bar = gauge.render().plain.split("\n")
+        line, bar = gauge.text.plain.split("\n")
         assert "~14 / 20" in line and "resets in 18s" in line
         assert " 70%" in bar and "said 10, 12s ago" in bar  # 14 / 20, and what was said
         scripted.advance(60)
         app.tick()
-        line, bar = gauge.render().plain.split("\n")
+        line, bar = gauge.text.plain.split("\n")
         assert "~20 / 20" in line and "full" in line and "100%" in bar
         assert "said 10 at " in bar  # an instant, not an age: a full gauge need not tick
         assert not app.needs_tick(scripted())
@@ -485,4 +547,4 @@ async def test_demo_mode_polls_at_once_when_ready_then_waits_its_interval():
         (record,) = await finished(pilot, messages, kind="probe")
         assert record.ok and scripted.waits == [10.0]  # the call, then the wait: not after
         await pilot.pause()
-        assert "requests / min" in app.quota_panel.gauges["requests"].render().plain
+        assert "requests / min" in app.quota_panel.gauges["requests"].text.plain

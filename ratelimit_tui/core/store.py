@@ -67,6 +67,7 @@ COLUMNS = ("t", "endpoint", "key_fp", "kind", "model", "outcome", "status", "att
 _STOP = object()
 MAX_PENDING = 50_000  # rows held while the disk refuses them; beyond, the oldest are dropped
 MAX_QUEUED = 10_000  # rows waiting for the writer; beyond, new calls are refused and counted
+PRUNE_EVERY_S = 3600.0  # rows past the retention are deleted this often
 
 
 class StoreError(Exception):
@@ -251,9 +252,14 @@ class HistoryStore:
     def _serve(self) -> None:
         pending: list[Row] = []
         failing = False
-        next_prune = 0.0
+        next_prune = 0.0  # after the first batch, or a short wait; then hourly
         while True:
-            stop = self._collect(pending)
+            # Asleep until rows come, or the next prune is due; with rows the disk refused,
+            # or before the first prune, for a short wait. An idle dashboard does not wake
+            # this thread.
+            short = pending or not next_prune
+            wait_s = self.batch_s * 4 if short else max(0.0, next_prune - time.monotonic())
+            stop = self._collect(pending, wait_s)
             if pending:
                 try:
                     self._write_rows(pending)
@@ -271,15 +277,16 @@ class HistoryStore:
                         self._report(f"history: {plural(lost, 'call')} dropped, the oldest, "
                                      f"to keep at most {MAX_PENDING:,} in memory")
             if time.monotonic() >= next_prune and not failing:
-                next_prune = time.monotonic() + 3600
+                next_prune = time.monotonic() + PRUNE_EVERY_S
                 self._prune()
             if stop:
                 return
 
-    def _collect(self, pending: list[Row]) -> bool:
-        """Wait for rows; then gather what else arrives within batch_s. True on close."""
+    def _collect(self, pending: list[Row], wait_s: float) -> bool:
+        """Wait up to wait_s for rows; then gather what else arrives within batch_s. True on
+        close."""
         try:
-            item = self._queue.get(timeout=self.batch_s * 4)
+            item = self._queue.get(timeout=wait_s)
         except queue.Empty:
             return False
         deadline = time.monotonic() + self.batch_s

@@ -485,9 +485,9 @@ class RateLimitApp(App[None]):
             self.bell()
 
     def show_caption(self) -> None:
-        """The tour's caption names the gauges' figures: it is painted with them."""
+        """The tour's caption names the gauges' figures: it is written with them."""
         if self.tour_player is not None:
-            self.tour_player.caption.refresh(layout=True)
+            self.tour_player.caption.show()
 
     def arm_stale_timer(self) -> None:
         """Redraw the status line when, with no news, it turns stale."""

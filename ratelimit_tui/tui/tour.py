@@ -165,8 +165,8 @@ def binding_words(quota: QuotaState, now: float) -> str:
 
 
 class TourCaption(Widget):
-    """The tour's words. Rendered from the clock when painted, as the gauges are: the
-    figures it names are the ones on screen."""
+    """The tour's words. Written at the instant the gauges are drawn at, from the same clock:
+    the figures it names are the ones on screen."""
 
     DEFAULT_CSS = "TourCaption { height: auto; }"
 
@@ -174,12 +174,21 @@ class TourCaption(Widget):
         super().__init__(id="caption")
         self.quota, self.clock = quota, clock
         self.tour: Tour | None = None  # until the simulator runs
+        self.text = Text("Tour: starting the simulator...")
+
+    def show(self) -> None:
+        """Write the words again; repaint them only if they changed (and lay them out again:
+        they may take another row)."""
+        if self.tour is None:
+            return
+        short = self.app.size.height < SHORT_UNDER  # the gauges keep their rows
+        text = Text(self.tour.caption(self.quota(), self.clock(), short))
+        if text != self.text:
+            self.text = text
+            self.refresh(layout=True)
 
     def render(self) -> Text:
-        if self.tour is None:
-            return Text("Tour: starting the simulator...")
-        short = self.app.size.height < SHORT_UNDER  # the gauges keep their rows
-        return Text(self.tour.caption(self.quota(), self.clock(), short))
+        return self.text
 
 
 class TourPlayer:
@@ -200,6 +209,7 @@ class TourPlayer:
         self.tour.begin(self.app.clock())
         self.caption.tour = self.tour
         self.play()
+        self.caption.show()
 
     def play(self) -> None:
         """Carry out what is due, and move on when a step's time is up (the app's tick)."""
@@ -219,11 +229,11 @@ class TourPlayer:
             self.on_end()
         else:
             self.play()  # the new step's first acts, now
-            self.caption.refresh(layout=True)
+            self.caption.show()
 
     def toggle_pause(self) -> None:
         self.tour.toggle_pause(self.app.clock())
-        self.caption.refresh()
+        self.caption.show()
 
     # --- the acts -----------------------------------------------------------------------
 

@@ -74,11 +74,28 @@ def seen_note(state: BucketState, now: float) -> str | None:
     return f"{said} at {time.strftime('%H:%M:%S', time.localtime(state.observed_at))}"
 
 
+class GaugeLine(Widget):
+    """One line of a gauge: what the gauge wrote for this width (cut to it already: nothing
+    to wrap, and wrapping measured every character of the line at each tick)."""
+
+    DEFAULT_CSS = "GaugeLine { height: 1; text-wrap: nowrap; text-overflow: clip; }"
+
+    def __init__(self, gauge: BucketGauge, index: int) -> None:
+        super().__init__()
+        self.gauge, self.index = gauge, index
+
+    def render(self) -> Text:
+        return self.gauge.line(self.index, self.size.width)
+
+
 class BucketGauge(Widget):
     """Two lines: the label, the count and the countdown; then the bar. Every figure comes
     from one instant: the count, the bar and the percentage are projected to the same `now`
     the countdown counts from (a projected count is marked `~`, and the second line says what
-    the server last said, and when). Rendered from the clock at every tick."""
+    the server last said, and when). Written again at every tick and every batch of news,
+    and at a paint for a new width (the first frame's included); each line is a widget of
+    its own, repainted only when what it says changed: a tick that moves the countdown
+    repaints one line, and a full bucket's gauge is not repainted at all."""
 
     DEFAULT_CSS = "BucketGauge { height: 2; }"
 
@@ -89,21 +106,59 @@ class BucketGauge(Widget):
         self.state: BucketState | None = None
         self.binding = False
         self.alert_below = 0.0  # a binding share under this is marked low
+        self.rows = (GaugeLine(self, 0), GaugeLine(self, 1))  # the figures, the bar
+        self.shown: tuple[Text, Text] | None = None  # what they say, written for cut_to cells
+        self.cut_to = 0
+
+    def mount_in(self, panel: Widget, after: Widget) -> None:
+        """Mount in the panel with its lines at once: composed at its own pace, they could
+        miss the first frame (and a remembered gauge belongs in it)."""
+        panel.mount(self, after=after)
+        self.mount(*self.rows)
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self.repaint)
+
+    @property
+    def text(self) -> Text:
+        """Both lines, as shown."""
+        return Text("\n").join(self.shown or ())
 
     def show(self, state: BucketState, binding: bool, alert_below: float = 0.0) -> None:
         self.state, self.binding, self.alert_below = state, binding, alert_below
-        self.refresh()
+        if self.shown is None:  # not painted yet: the next paint writes, at its width
+            return
+        before = self.shown
+        self.write(self.cut_to)
+        for row, old, new in zip(self.rows, before, self.shown, strict=True):
+            if new != old:
+                row.refresh()
+
+    def repaint(self, _theme=None) -> None:
+        """Write both lines again at the next paint: their colours are the theme's."""
+        self.shown = None
+        for row in self.rows:
+            row.refresh()
+
+    def line(self, index: int, width: int) -> Text:
+        if self.state is None:
+            return Text()
+        if self.shown is None or width != self.cut_to:
+            self.write(width)
+        return self.shown[index]
+
+    def write(self, width: int) -> None:
+        state, now = self.state, self.clock()
+        self.cut_to = width
+        width = max(10, width)
+        self.shown = (self._figures(state, now, width), self._bar(state, now, width))
 
     def colour(self, fraction: float) -> str:
         variables = self.app.theme_variables
         key = "error" if fraction < CRITICAL else "warning" if fraction < LOW else "success"
         return variables.get(key, {"error": "red", "warning": "yellow"}.get(key, "green"))
 
-    def render(self) -> Text:
-        state, width = self.state, max(10, self.size.width)
-        if state is None:
-            return Text("")
-        now = self.clock()
+    def _figures(self, state: BucketState, now: float, width: int) -> Text:
         b = state.bucket
         shown, projected = state.shown_remaining(now)
         right = Text()
@@ -127,7 +182,7 @@ class BucketGauge(Widget):
         head.truncate(max(0, room), overflow="ellipsis")
         line = head + Text(" " * max(1, width - head.cell_len - right.cell_len)) + right
         line.truncate(width)
-        return Text("\n").join([line, self._bar(state, now, width)])
+        return line
 
     def _bar(self, state: BucketState, now: float, width: int) -> Text:
         b = state.bucket
@@ -210,10 +265,7 @@ class QuotaPanel(VerticalScroll):
             gauge = self.gauges.get(bucket_id)
             if gauge is None:
                 gauge = self.gauges[bucket_id] = BucketGauge(bucket_id, self.clock)
-                if previous is None:
-                    self.mount(gauge, after=empty)
-                else:
-                    self.mount(gauge, after=previous)
+                gauge.mount_in(self, after=empty if previous is None else previous)
             gauge.show(bucket_state, binding is not None and binding is bucket_state,
                        self.alert_below)
             previous = gauge

@@ -27,7 +27,7 @@ class HistoryPlot(Container):
         self.history = history
         self.clock = clock
         self.window = 300.0
-        self._plot = None  # the PlotextPlot, once loaded
+        self._plot = None  # the PlotCanvas, once loaded
         self._drawn: tuple | None = None  # what it shows: (version, window, size, column)
         self._follow: Timer | None = None  # the next redraw as time moves on
         self.frame: Frame | None = None  # what is drawn
@@ -46,9 +46,9 @@ class HistoryPlot(Container):
         """Mount the plotext widget; called once the first frame is on screen."""
         if self._plot is not None:
             return
-        from textual_plotext import PlotextPlot
+        from ratelimit_tui.tui.widgets.canvas import PlotCanvas
 
-        self._plot = PlotextPlot()
+        self._plot = PlotCanvas()
         self.query_one("#plot-loading").remove()
         self.mount(self._plot)
         self.call_after_refresh(self.redraw)
@@ -74,8 +74,9 @@ class HistoryPlot(Container):
         self.redraw()
 
     def redraw(self) -> None:
-        """Set the figure's data if anything it shows changed; the widget builds it when it
-        next renders (the costly part, which benchmarks/bench_tui.py measures)."""
+        """Set the figure's data and build it, if anything it shows changed (the build is
+        the costly part, which benchmarks/bench_tui.py measures); the canvas repaints the
+        rows that changed."""
         plot = self._plot
         if plot is None or not self.display or not plot.size.area:
             return  # hidden: no timer either, until a resize shows it again
@@ -112,5 +113,5 @@ class HistoryPlot(Container):
         plt.xticks(ticks, [time.strftime(fmt, time.localtime(t)) for t in ticks])
         if not drawn.runs:
             plt.title("no rate-limit data yet")
-        plot.refresh()
+        plot.draw()
         self._drawn = key
