@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
 from ratelimit_tui.config import (
     DEFAULT_ENDPOINT,
@@ -659,10 +660,10 @@ class RateLimitApp(App[None]):
             self.log_line(session, f"{fit.blocking} has no room yet: expect a 429 and a wait "
                           f"of about {wait}", "yellow")
 
-    def send_chat(self, text: str) -> None:
+    def send_chat(self, text: str) -> Worker[None]:
         """One answer at a time per endpoint: to the one shown, into its transcript."""
-        self.run_worker(self.ask(self.session, self.chat.transcript, text),
-                        group=f"chat:{self.session.name}", exclusive=True)
+        return self.run_worker(self.ask(self.session, self.chat.transcript, text),
+                               group=f"chat:{self.session.name}", exclusive=True)
 
     async def ask(self, session: EndpointSession, transcript: Transcript, text: str) -> None:
         """Ask, stream the answer into its own widget, finish it with its own call's record.
