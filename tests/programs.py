@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import shutil
@@ -23,11 +24,14 @@ def need(program: str) -> str:
     return path
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on, for a program that cannot be told to pick one."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Loopback ports nobody listens on, for programs that cannot be told to pick one: all
+    held at once while chosen, so that no two are the same."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def readline(process: subprocess.Popen, seconds: float = 30.0) -> str:
