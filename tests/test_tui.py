@@ -330,6 +330,15 @@ async def test_one_answer_at_a_time_keeps_the_conversation_in_order():
         assert [r for r, _ in roles] == ["user", "assistant"] * 2
 
 
+async def half_spent(pilot, messages):
+    """A burst of 10 on the demo's 20 a minute, drawn: the requests gauge."""
+    await ready(pilot)
+    await send(pilot, "/burst 10")
+    await finished(pilot, messages, kind="burst", count=10)
+    await pilot.pause()
+    return pilot.app.quota_panel.gauges["requests"]
+
+
 async def test_a_tick_repaints_only_the_line_that_moved(monkeypatch):
     """Each second the countdown ticks, on the gauge's own line, with the count beside it
     from the same instant; the line that says the same (here the bar: 10 of 20 shown, 50%)
@@ -340,11 +349,7 @@ async def test_a_tick_repaints_only_the_line_that_moved(monkeypatch):
     scripted = ScriptedTime()
     app = demo_app(scripted=scripted)
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
-        await ready(pilot)
-        await send(pilot, "/burst 10")
-        await finished(pilot, messages, kind="burst", count=10)
-        await pilot.pause()
-        gauge = app.quota_panel.gauges["requests"]
+        gauge = await half_spent(pilot, messages)
         repainted = []
         refresh = GaugeLine.refresh
 
@@ -388,11 +393,7 @@ async def test_every_figure_of_a_gauge_comes_from_the_same_instant():
     scripted = ScriptedTime()
     app = demo_app(scripted=scripted)
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
-        await ready(pilot)
-        await send(pilot, "/burst 10")
-        await finished(pilot, messages, kind="burst", count=10)
-        await pilot.pause()
-        gauge = app.quota_panel.gauges["requests"]
+        gauge = await half_spent(pilot, messages)
         assert gauge.text.plain.split("\n")[0].endswith("10 / 20  resets in 30s")
         scripted.advance(12)  # 20 a minute: 4 back
         app.tick()
