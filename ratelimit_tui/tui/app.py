@@ -249,7 +249,7 @@ class RateLimitApp(App[None]):
 
     @work(thread=True, exclusive=True, group="startup")
     def start_client(self) -> None:
-        """Load the SDK (about 0.4 s of imports) and start the simulator, off the UI thread."""
+        """Load the SDK (about 0.2 s of imports) and start the simulator, off the UI thread."""
         base_urls = {name: s.settings.base_url for name, s in self.sessions.items()}
         try:
             from ratelimit_tui.core.client import tls_context
@@ -333,8 +333,8 @@ class RateLimitApp(App[None]):
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
-        # Now, not with the first frame: while the first calls are out, rather than competing
-        # (for the GIL) with the thread that loads the SDK they wait for. Nothing to plot yet.
+        # Now, not with the first frame: rather than competing (for the GIL) with the thread
+        # that loads the SDK the first gauge waits for. A first run has nothing to plot yet.
         self.plot.load()
 
     def introduce_demo(self) -> None:
