@@ -95,6 +95,11 @@ async def test_burst_drains_the_limit_into_429s_and_the_plot():
         assert app.session.history.throttles(300.0, time.time())
         await pilot.pause()
         assert "next in" in app.quota_panel.gauges["requests"].text.plain
+    # Closing, Textual removes the screens before it stops the app's timers: the tick and the
+    # plot's redraw the burst left pending must do nothing then (ScreenStackError, once).
+    assert not app.screen_stack and not app.is_running
+    app.tick()
+    app.redraw_plot()
 
 
 async def test_429_retry_is_shown_waits_what_it_was_told_and_succeeds():

@@ -537,6 +537,8 @@ class RateLimitApp(App[None]):
 
     def tick(self) -> None:
         """The one timer behind every countdown, however many endpoints there are."""
+        if not self.is_running:
+            return  # closing: Textual removes the screens before it stops the app's timers
         if isinstance(self.screen, ModalScreen):
             return  # refreshing under a modal repaints the whole screen every tick
         now = self.clock()
@@ -604,11 +606,12 @@ class RateLimitApp(App[None]):
     def schedule_plot(self) -> None:
         """Coalesce a burst of responses into one redraw."""
         if self._plot_timer is None:
-            self._plot_timer = self.set_timer(0.25, self._redraw_plot)
+            self._plot_timer = self.set_timer(0.25, self.redraw_plot)
 
-    def _redraw_plot(self) -> None:
+    def redraw_plot(self) -> None:
         self._plot_timer = None
-        self.plot.redraw()
+        if self.is_running:  # not while closing, its screen gone (as for the tick)
+            self.plot.redraw()
 
     # --- chat, commands -----------------------------------------------------------------------
 
