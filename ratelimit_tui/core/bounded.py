@@ -9,6 +9,7 @@ every path alike: a JSON answer, an error body, a server-sent-event stream.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -37,16 +38,17 @@ class BodyTooLarge(httpx2.ReadError):
 
 
 class BoundedStream(httpx2.AsyncByteStream):
-    def __init__(self, inner: httpx2.AsyncByteStream, limits: Limits, events: bool) -> None:
+    def __init__(self, inner: httpx2.AsyncByteStream, limits: Limits, events: bool,
+                 watch: Watch | None) -> None:
         self._inner = inner
         self._limits = limits
         self._events = events  # text/event-stream: lines are capped too
-        self._total_s = limits.total_s if events else limits.body_s
+        self._watch = watch  # the call's, timing its head and then this body; or None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limits = self._limits
         max_bytes, max_line_bytes, events = limits.max_bytes, limits.max_line_bytes, self._events
-        watch = _Watch(limits.idle_s, self._total_s)
+        watch = self._watch or Watch.of_body(limits, events)
         # Looked up once: a stream comes in about 20 pieces, each through these.
         reading, done_reading = watch.reading, watch.done_reading
         next_piece = self._inner.__aiter__().__anext__
@@ -82,14 +84,18 @@ class BoundedStream(httpx2.AsyncByteStream):
         await self._inner.aclose()
 
 
-class _Watch:
-    """The body's time limits, with one timer per idle period rather than one per read.
+class Watch:
+    """A response's time limits: its head's deadline, then its body's, with one timer for all
+    of them rather than one per read.
 
     A stream is read in many small pieces (an event stream: one per token), most of them
     already buffered. An `asyncio.timeout` around each read cost more than the rest of the
-    client's work on a streamed call; this watch arms a timer at the first read, and when it
-    fires, cancels the read only if that read has waited past its limit, else moves itself to
-    the current read's limit. The cancel is the task's, undone as asyncio.timeout does."""
+    client's work on a streamed call; this watch arms a timer once, and when it fires, cancels
+    the read only if that read has waited past its limit, else moves itself to the current
+    read's limit. A call's watch times its head too, as one long read (`async with` it, as
+    with `asyncio.timeout`, which it replaces there: a second timer per call, and a third for
+    the SDK's second pass over a streamed body). The cancel is the task's, undone as
+    asyncio.timeout does."""
 
     def __init__(self, idle_s: float, total_s: float) -> None:
         self._loop = asyncio.get_running_loop()
@@ -102,7 +108,39 @@ class _Watch:
         self._cancelling = 0  # the task's cancel requests when the current read started
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due = 0.0  # the limit the timer was set for
-        self._fired = False  # this watch cancelled the current read
+        self._fired: asyncio.Task | None = None  # the task this watch cancelled, until told
+
+    @classmethod
+    def of_head(cls, head_s: float) -> Watch:
+        """A call's watch: waiting for the head, as one read of `head_s` at most; when it
+        comes, `body` gives the watch the body's limits."""
+        return cls(head_s, math.inf)
+
+    @classmethod
+    def of_body(cls, limits: Limits, events: bool) -> Watch:
+        """A body's own watch, for a response that came with none."""
+        return cls(limits.idle_s, limits.total_s if events else limits.body_s)
+
+    def body(self, limits: Limits, events: bool) -> None:
+        """The head is here: from now on the body's limits hold, counted from now."""
+        self._idle_s = limits.idle_s
+        self._total_s = limits.total_s if events else limits.body_s
+        self._ends = self._time() + self._total_s
+        self._task = None  # between reads until the body's first
+
+    async def __aenter__(self) -> Watch:
+        self.reading()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: object) -> None:
+        self.stop()
+        task, self._fired = self._fired, None
+        # This watch cancelled the head's wait: a TimeoutError, as asyncio.timeout raises,
+        # unless someone else cancelled the task too.
+        if task is not None and task.uncancel() <= self._cancelling and (
+                exc_type is asyncio.CancelledError):
+            raise TimeoutError from exc
 
     def reading(self) -> None:
         self._task = task = asyncio.current_task()
@@ -117,10 +155,8 @@ class _Watch:
     def stalled(self) -> None:
         """Called on a read's cancel: BodyStalled if this watch asked for it (and nobody else
         cancelled the task meanwhile), else the cancel goes on."""
-        if not self._fired or self._task is None:
-            return
-        self._fired = False
-        if self._task.uncancel() > self._cancelling:
+        task, self._fired = self._fired, None
+        if task is None or task.uncancel() > self._cancelling:
             return
         if self._ends - self._since < self._idle_s:
             raise BodyStalled(f"the response took longer than {self._total_s:g} s in all"
@@ -147,12 +183,16 @@ class _Watch:
         if self._due() > self._timer_due:
             self._arm()  # a later read than the one the timer was set for: its own limit
         else:
-            self._fired = True
+            self._fired = self._task
             self._task.cancel()
 
 
-def bound(response: httpx2.Response, limits: Limits) -> None:
-    """Wrap the response's body before anything reads it (from the response event hook)."""
-    events = "text/event-stream" in response.headers.get("content-type", "")
+def bound(response: httpx2.Response, limits: Limits, content_type: str,
+          watch: Watch | None) -> None:
+    """Wrap the response's body before anything reads it (from the response event hook); the
+    call's watch, if it has one, times the body from now on."""
+    events = "text/event-stream" in content_type
+    if watch is not None:
+        watch.body(limits, events)
     if isinstance(response.stream, httpx2.AsyncByteStream):
-        response.stream = BoundedStream(response.stream, limits, events)
+        response.stream = BoundedStream(response.stream, limits, events, watch)

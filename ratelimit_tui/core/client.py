@@ -22,7 +22,7 @@ import httpx2
 
 from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
-from ratelimit_tui.core.bounded import BodyStalled, BodyTooLarge, Limits, bound
+from ratelimit_tui.core.bounded import BodyStalled, BodyTooLarge, Limits, Watch, bound
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import (
     CallKind,
@@ -33,7 +33,7 @@ from ratelimit_tui.core.events import (
     RetryScheduled,
     Usage,
 )
-from ratelimit_tui.core.headers import find_request_id, parse_rate_limit_headers
+from ratelimit_tui.core.headers import parse_rate_limit_headers, request_id_of
 from ratelimit_tui.core.model import RateLimitSnapshot, is_throttled
 from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.core.sdk import openai
@@ -63,7 +63,7 @@ class _Trace:
     snapshot: RateLimitSnapshot | None = None
     ttft_s: float | None = None  # streaming: request sent -> first token
     headers: tuple[tuple[str, str], ...] = ()
-    deadline: asyncio.Timeout | None = None  # the head's, until it arrives
+    watch: Watch | None = None  # the time limits of the attempt's response
     chars: int = 0  # of the answer so far
     parts: list[str] = field(default_factory=list)
 
@@ -144,15 +144,16 @@ class QuotaClient:
         received = self._clock()
         trace = self._trace.get()
         ttfb = self._timer() - trace.sent if trace and trace.sent is not None else 0.0
-        if trace is not None and trace.deadline is not None:
-            trace.deadline.reschedule(None)  # the head is here: the body's limits take over
-        bound(response, self._limits)
+        pairs = _decoded(response.headers)  # kept as they came, for the event and the trace
+        fields = dict(pairs)  # a repeated name keeps its last value
+        # Headers.get() joins a repeated field's values: only then is it asked
+        content_type = (fields.get("content-type", "") if len(fields) == len(pairs)
+                        else response.headers.get("content-type", ""))
+        bound(response, self._limits, content_type, trace.watch if trace else None)
         if not response.request.url.path.endswith(CHAT_PATH):
             return  # the list of models: no quota of the chat's to read there
-        # decoded once (Headers.get() decodes each time), and kept as they came
-        pairs = tuple(response.headers.multi_items())
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
-        request_id = find_request_id(pairs)
+        request_id = request_id_of(fields)
         if trace is not None:
             trace.status, trace.ttfb_s = response.status_code, ttfb
             trace.request_id, trace.snapshot, trace.headers = request_id, snapshot, pairs
@@ -275,7 +276,7 @@ class QuotaClient:
     async def _complete(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
                         trace: _Trace) -> Usage | None:
         try:
-            async with self._head_deadline(trace):
+            async with self._watch(trace):
                 raw = await self._sdk.chat.completions.with_raw_response.create(
                     model=model, messages=messages, **self._token_args(model, max_tokens))
             completion = raw.parse()
@@ -294,7 +295,7 @@ class QuotaClient:
                       trace: _Trace, on_text: TextSink | None) -> Usage | None:
         usage = None
         try:
-            async with self._head_deadline(trace), \
+            async with self._watch(trace), \
                     self._sdk.chat.completions.with_streaming_response.create(
                         model=model, messages=messages, stream=True,
                         stream_options={"include_usage": True},
@@ -321,11 +322,11 @@ class QuotaClient:
             raise self._decide(_broken_body(exc, trace), model) from None
         return usage
 
-    def _head_deadline(self, trace: _Trace) -> asyncio.Timeout:
-        """`timeout` for the response head, however slowly it trickles; once it is here the
-        body's own limits take over (see _on_response)."""
-        trace.deadline = asyncio.timeout(self.endpoint.timeout_s)
-        return trace.deadline
+    def _watch(self, trace: _Trace) -> Watch:
+        """`timeout` for the response head, however slowly it trickles (a TimeoutError); once
+        it is here the body's own limits take over (see _on_response)."""
+        trace.watch = Watch.of_head(self.endpoint.timeout_s)
+        return trace.watch
 
     # --- failures: gather the facts, let attempts.classify decide ----------------------------
 
@@ -367,6 +368,19 @@ class QuotaClient:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, *self.endpoint.secrets)
+
+
+def _decoded(headers: httpx2.Headers) -> tuple[tuple[str, str], ...]:
+    """What headers.multi_items() gives, in one pass: multi_items() asks for the head's
+    encoding twice a field, and on every response that cost more than the decoding. httpx2
+    reads a head as ASCII if it can, else as UTF-8, else as ISO-8859-1; ASCII is UTF-8, so
+    the first two decode alike. Names lower-cased, as multi_items() gives them."""
+    raw = headers.raw
+    try:
+        return tuple([(name.lower().decode(), value.decode()) for name, value in raw])
+    except UnicodeDecodeError:
+        return tuple([(name.lower().decode("iso-8859-1"), value.decode("iso-8859-1"))
+                      for name, value in raw])
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
