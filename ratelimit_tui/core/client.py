@@ -371,16 +371,13 @@ class QuotaClient:
 
 
 def _decoded(headers: httpx2.Headers) -> tuple[tuple[str, str], ...]:
-    """What headers.multi_items() gives, in one pass: multi_items() asks for the head's
-    encoding twice a field, and on every response that cost more than the decoding. httpx2
-    reads a head as ASCII if it can, else as UTF-8, else as ISO-8859-1; ASCII is UTF-8, so
-    the first two decode alike. Names lower-cased, as multi_items() gives them."""
-    raw = headers.raw
-    try:
-        return tuple([(name.lower().decode(), value.decode()) for name, value in raw])
-    except UnicodeDecodeError:
-        return tuple([(name.lower().decode("iso-8859-1"), value.decode("iso-8859-1"))
-                      for name, value in raw])
+    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in one
+    pass: multi_items() asks for the encoding twice a field, and on every response that cost
+    more than the decoding. The encoding is worked out once a head and kept (the SDK asks for
+    it too)."""
+    encoding = headers.encoding
+    return tuple([(name.lower().decode(encoding), value.decode(encoding))
+                  for name, value in headers.raw])
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
