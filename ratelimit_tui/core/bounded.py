@@ -50,7 +50,7 @@ class BoundedStream(httpx2.AsyncByteStream):
         max_bytes, max_line_bytes, events = limits.max_bytes, limits.max_line_bytes, self._events
         watch = self._watch or Watch.of_body(limits, events)
         # Looked up once: a stream comes in about 20 pieces, each through these.
-        reading, done_reading = watch.reading, watch.done_reading
+        reading = watch.reading
         next_piece = self._inner.__aiter__().__anext__
         received = line = 0  # bytes in all; bytes since the last newline
         try:
@@ -64,7 +64,7 @@ class BoundedStream(httpx2.AsyncByteStream):
                     watch.stalled()  # raises BodyStalled if the watch cancelled the read
                     raise
                 finally:
-                    done_reading()
+                    watch.task = None  # between reads
                 received += len(chunk)
                 if received > max_bytes:
                     raise BodyTooLarge(f"the response passed {limits.max_bytes // MIB} MiB: "
@@ -103,7 +103,7 @@ class Watch:
         self._idle_s = idle_s
         self._ends = self._loop.time() + total_s
         self._total_s = total_s
-        self._task: asyncio.Task | None = None  # the task reading now, or None between reads
+        self.task: asyncio.Task | None = None  # the task reading now, or None between reads
         self._since = 0.0  # when the current read started
         self._cancelling = 0  # the task's cancel requests when the current read started
         self._timer: asyncio.TimerHandle | None = None
@@ -126,7 +126,7 @@ class Watch:
         self._idle_s = limits.idle_s
         self._total_s = limits.total_s if events else limits.body_s
         self._ends = self._time() + self._total_s
-        self._task = None  # between reads until the body's first
+        self.task = None  # between reads until the body's first
 
     async def __aenter__(self) -> Watch:
         self.reading()
@@ -143,14 +143,11 @@ class Watch:
             raise TimeoutError from exc
 
     def reading(self) -> None:
-        self._task = task = asyncio.current_task()
+        self.task = task = asyncio.current_task(self._loop)
         self._since = self._time()
         self._cancelling = task.cancelling() if task is not None else 0
         if self._timer is None:
             self._arm()
-
-    def done_reading(self) -> None:
-        self._task = None
 
     def stalled(self) -> None:
         """Called on a read's cancel: BodyStalled if this watch asked for it (and nobody else
@@ -178,13 +175,13 @@ class Watch:
 
     def _check(self) -> None:
         self._timer = None
-        if self._task is None:
+        if self.task is None:
             return  # between reads: the next read arms the watch again
         if self._due() > self._timer_due:
             self._arm()  # a later read than the one the timer was set for: its own limit
         else:
-            self._fired = self._task
-            self._task.cancel()
+            self._fired = self.task
+            self.task.cancel()
 
 
 def bound(response: httpx2.Response, limits: Limits, content_type: str,
