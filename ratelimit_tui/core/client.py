@@ -22,7 +22,14 @@ import httpx2
 
 from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
-from ratelimit_tui.core.bounded import BodyStalled, BodyTooLarge, Limits, Watch, bound
+from ratelimit_tui.core.bounded import (
+    BodyStalled,
+    BodyTooLarge,
+    Limits,
+    Watch,
+    Watchdog,
+    bound,
+)
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import (
     CallKind,
@@ -117,6 +124,7 @@ class QuotaClient:
         self._completion_models: set[str] = set()  # models that want max_completion_tokens
         self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
                                         total_s=endpoint.stream_limit_s)
+        self._watchdog = Watchdog()  # times every response's head and body
         http = openai.DefaultAsyncHttpxClient(
             verify=tls_for(endpoint),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
@@ -149,7 +157,8 @@ class QuotaClient:
         # Headers.get() joins a repeated field's values: only then is it asked
         content_type = (fields.get("content-type", "") if len(fields) == len(pairs)
                         else response.headers.get("content-type", ""))
-        bound(response, self._limits, content_type, trace.watch if trace else None)
+        bound(response, self._limits, content_type, trace.watch if trace else None,
+              self._watchdog)
         if not response.request.url.path.endswith(CHAT_PATH):
             return  # the list of models: no quota of the chat's to read there
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
@@ -325,7 +334,7 @@ class QuotaClient:
     def _watch(self, trace: _Trace) -> Watch:
         """`timeout` for the response head, however slowly it trickles (a TimeoutError); once
         it is here the body's own limits take over (see _on_response)."""
-        trace.watch = Watch.of_head(self.endpoint.timeout_s)
+        trace.watch = Watch.of_head(self.endpoint.timeout_s, self._watchdog)
         return trace.watch
 
     # --- failures: gather the facts, let attempts.classify decide ----------------------------
