@@ -5,7 +5,11 @@ same simulator over one kept-alive connection each, with the same connection lim
 alternate plain / QuotaClient so that machine noise hits both alike; each round's ratio is of
 its median per-call times, and a run's ratio is the median of its rounds'.
 
-usage: python benchmarks/bench_client.py [--calls 1000] [--rounds 10] [--runs 3]
+Times on a shared machine drift with its load; `--count` also counts the Python bytecodes
+each call executes (sys.settrace's opcode events, over 50 calls of each client after the
+warm-up), which do not: what the client's code adds, whatever the machine is doing.
+
+usage: python benchmarks/bench_client.py [--calls 1000] [--rounds 10] [--runs 3] [--count]
        (writes benchmarks/results/client.json)
 """
 
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -31,7 +36,8 @@ MESSAGES = [{"role": "user", "content": "hello"}]
 WARM_UP_CALLS = 50
 
 
-async def measure(base_url: str, calls: int, rounds: int, stream: bool) -> dict:
+async def measure(base_url: str, calls: int, rounds: int, stream: bool,
+                  count: bool = False) -> dict:
     http = openai.DefaultAsyncHttpxClient(  # the pool QuotaClient uses, so only the client differs
         limits=httpx2.Limits(max_connections=MAX_CONNECTIONS,
                              max_keepalive_connections=MAX_CONNECTIONS))
@@ -65,6 +71,12 @@ async def measure(base_url: str, calls: int, rounds: int, stream: bool) -> dict:
     for _ in range(WARM_UP_CALLS):  # both connections open, both code paths warm
         await plain_call()
         await quota_call()
+    if count:
+        result = {"plain_bytecodes": await bytecodes(plain_call),
+                  "quota_client_bytecodes": await bytecodes(quota_call)}
+        await plain.close()
+        await quota.aclose()
+        return result
     plain_ms, quota_ms, ratios = [], [], []
     for _ in range(rounds):
         times: dict[str, list[float]] = {"plain": [], "quota": []}
@@ -81,6 +93,35 @@ async def measure(base_url: str, calls: int, rounds: int, stream: bool) -> dict:
             "quota_client_ms": round(statistics.median(quota_ms), 3),
             "ratio": round(statistics.median(ratios), 3),
             "round_ratios": [round(r, 3) for r in ratios]}
+
+
+async def bytecodes(call, calls: int = 50) -> int:
+    """Bytecodes one call executes, on average over `calls`."""
+    executed = 0
+
+    def trace(frame, event, arg):
+        nonlocal executed
+        frame.f_trace_opcodes = True
+        executed += event == "opcode"
+        return trace
+
+    sys.settrace(trace)
+    try:
+        for _ in range(calls):
+            await call()
+    finally:
+        sys.settrace(None)
+    return round(executed / calls)
+
+
+def counted() -> dict:
+    proc, base_url = start_sim("--latency-ms", "0", "--tokens-per-s", "0")
+    try:
+        return {kind: asyncio.run(measure(base_url, 0, 0, stream, count=True))
+                for kind, stream in (("non_streaming", False), ("streaming", True))}
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def one_run(calls: int, rounds: int) -> dict:
@@ -107,7 +148,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="per client, per kind")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--count", action="store_true", help="bytecodes per call too")
     args = parser.parse_args()
+    counts = counted() if args.count else None
+    for kind, count in (counts or {}).items():
+        plain, quota = count["plain_bytecodes"], count["quota_client_bytecodes"]
+        print(f"{kind}: plain SDK {plain:,} bytecodes per call, QuotaClient {quota:,} "
+              f"(+{quota - plain:,}, {quota / plain:.3f}x)")
     runs = []
     for number in range(1, args.runs + 1):
         runs.append(one_run(args.calls, args.rounds))
@@ -118,7 +165,7 @@ def main() -> None:
     spread = {kind: [min(run[kind]["ratio"] for run in runs),
                      max(run[kind]["ratio"] for run in runs)] for kind in runs[0]}
     (ROOT / "results" / "client.json").write_text(
-        json.dumps({"ratio_spread": spread, "runs": runs}, indent=1) + "\n")
+        json.dumps({"ratio_spread": spread, "runs": runs, "bytecodes": counts}, indent=1) + "\n")
     print("ratio over the runs: " + ", ".join(f"{kind} {low}-{high}"
                                               for kind, (low, high) in spread.items()))
 

@@ -22,7 +22,14 @@ import httpx2
 
 from ratelimit_tui.core.attempts import Attempt, Decision, Failure, Policy, classify
 from ratelimit_tui.core.body import error_info, with_body_hints
-from ratelimit_tui.core.bounded import BodyStalled, BodyTooLarge, Limits, bound
+from ratelimit_tui.core.bounded import (
+    BodyStalled,
+    BodyTooLarge,
+    Limits,
+    Watch,
+    Watchdog,
+    bound,
+)
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import (
     CallKind,
@@ -33,7 +40,7 @@ from ratelimit_tui.core.events import (
     RetryScheduled,
     Usage,
 )
-from ratelimit_tui.core.headers import find_request_id, parse_rate_limit_headers
+from ratelimit_tui.core.headers import parse_rate_limit_headers, request_id_of
 from ratelimit_tui.core.model import RateLimitSnapshot, is_throttled
 from ratelimit_tui.core.quota import QuotaState
 from ratelimit_tui.core.sdk import openai
@@ -63,7 +70,7 @@ class _Trace:
     snapshot: RateLimitSnapshot | None = None
     ttft_s: float | None = None  # streaming: request sent -> first token
     headers: tuple[tuple[str, str], ...] = ()
-    deadline: asyncio.Timeout | None = None  # the head's, until it arrives
+    watch: Watch | None = None  # the time limits of the attempt's response
     chars: int = 0  # of the answer so far
     parts: list[str] = field(default_factory=list)
 
@@ -117,6 +124,7 @@ class QuotaClient:
         self._completion_models: set[str] = set()  # models that want max_completion_tokens
         self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
                                         total_s=endpoint.stream_limit_s)
+        self._watchdog = Watchdog()  # times every response's head and body
         http = openai.DefaultAsyncHttpxClient(
             verify=tls_for(endpoint),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
@@ -144,15 +152,17 @@ class QuotaClient:
         received = self._clock()
         trace = self._trace.get()
         ttfb = self._timer() - trace.sent if trace and trace.sent is not None else 0.0
-        if trace is not None and trace.deadline is not None:
-            trace.deadline.reschedule(None)  # the head is here: the body's limits take over
-        bound(response, self._limits)
+        pairs = _decoded(response.headers)  # kept as they came, for the event and the trace
+        fields = dict(pairs)  # a repeated name keeps its last value
+        # Headers.get() joins a repeated field's values: only then is it asked
+        content_type = (fields.get("content-type", "") if len(fields) == len(pairs)
+                        else response.headers.get("content-type", ""))
+        bound(response, self._limits, content_type, trace.watch if trace else None,
+              self._watchdog)
         if not response.request.url.path.endswith(CHAT_PATH):
             return  # the list of models: no quota of the chat's to read there
-        # decoded once (Headers.get() decodes each time), and kept as they came
-        pairs = tuple(response.headers.multi_items())
         snapshot = parse_rate_limit_headers(pairs, received, response.status_code)
-        request_id = find_request_id(pairs)
+        request_id = request_id_of(fields)
         if trace is not None:
             trace.status, trace.ttfb_s = response.status_code, ttfb
             trace.request_id, trace.snapshot, trace.headers = request_id, snapshot, pairs
@@ -275,7 +285,7 @@ class QuotaClient:
     async def _complete(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
                         trace: _Trace) -> Usage | None:
         try:
-            async with self._head_deadline(trace):
+            async with self._watch(trace):
                 raw = await self._sdk.chat.completions.with_raw_response.create(
                     model=model, messages=messages, **self._token_args(model, max_tokens))
             completion = raw.parse()
@@ -294,7 +304,7 @@ class QuotaClient:
                       trace: _Trace, on_text: TextSink | None) -> Usage | None:
         usage = None
         try:
-            async with self._head_deadline(trace), \
+            async with self._watch(trace), \
                     self._sdk.chat.completions.with_streaming_response.create(
                         model=model, messages=messages, stream=True,
                         stream_options={"include_usage": True},
@@ -321,11 +331,11 @@ class QuotaClient:
             raise self._decide(_broken_body(exc, trace), model) from None
         return usage
 
-    def _head_deadline(self, trace: _Trace) -> asyncio.Timeout:
-        """`timeout` for the response head, however slowly it trickles; once it is here the
-        body's own limits take over (see _on_response)."""
-        trace.deadline = asyncio.timeout(self.endpoint.timeout_s)
-        return trace.deadline
+    def _watch(self, trace: _Trace) -> Watch:
+        """`timeout` for the response head, however slowly it trickles (a TimeoutError); once
+        it is here the body's own limits take over (see _on_response)."""
+        trace.watch = Watch.of_head(self.endpoint.timeout_s, self._watchdog)
+        return trace.watch
 
     # --- failures: gather the facts, let attempts.classify decide ----------------------------
 
@@ -367,6 +377,16 @@ class QuotaClient:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, *self.endpoint.secrets)
+
+
+def _decoded(headers: httpx2.Headers) -> tuple[tuple[str, str], ...]:
+    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in one
+    pass: multi_items() asks for the encoding twice a field, and on every response that cost
+    more than the decoding. The encoding is worked out once a head and kept (the SDK asks for
+    it too)."""
+    encoding = headers.encoding
+    return tuple([(name.lower().decode(encoding), value.decode(encoding))
+                  for name, value in headers.raw])
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:

@@ -188,13 +188,17 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-litellm-call-id")
 
 
 def find_request_id(pairs: Iterable[tuple[str, str]]) -> str | None:
-    """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries."""
-    found = {}
-    for name, value in pairs:
-        lowered = name.lower()
-        if lowered in REQUEST_ID_HEADERS:
-            found[lowered] = value
-    return next((found[name] for name in REQUEST_ID_HEADERS if name in found), None)
+    """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries (a
+    repeated one: its last value)."""
+    return request_id_of({name.lower(): value for name, value in pairs})
+
+
+def request_id_of(fields: Mapping[str, str]) -> str | None:
+    """find_request_id of a head's fields by lower-cased name."""
+    for name in REQUEST_ID_HEADERS:
+        if name in fields:
+            return fields[name]
+    return None
 
 
 # (as sent, as read) for every spelling of retry-after, plain or a proxy's copy
