@@ -74,14 +74,19 @@ async def type_text(pilot, text: str) -> None:
 
 
 async def finished(pilot, messages, kind="chat", count=1):
-    """Wait for `count` CallFinished messages of this kind; return their records."""
+    """Wait for `count` CallFinished messages of this kind, and for a chat, for its answer to
+    be done (the message leaves with the call's end, before the answer shows its figures and
+    an error is logged); return their records."""
     from ratelimit_tui.tui.messages import CallFinished
 
     def records():
         return [m.record for m in messages if isinstance(m, CallFinished)
                 and m.record.kind == kind]
 
-    await wait_until(pilot, lambda: len(records()) >= count, what=f"{count} {kind} call(s)")
+    def done() -> bool:
+        return len(records()) >= count and (kind != "chat" or not pilot.app.answering())
+
+    await wait_until(pilot, done, what=f"{count} {kind} call(s)")
     await asyncio.sleep(0)
     return records()
 
