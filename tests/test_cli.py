@@ -27,15 +27,15 @@ def test_flags_before_a_command_go_with_it(run_sim, run_main):
     assert demo.returncode == 0 and "status 200" in demo.stdout
 
 
-def test_a_flag_that_does_not_apply_is_named():
-    result = cli("--poll", "5", "probe")
+def test_a_flag_that_does_not_apply_is_named(run_main):
+    result = run_main("--poll", "5", "probe")
     assert result.returncode == 2 and "--poll does not apply to probe" in result.stderr
-    result = cli("--base-url", "http://x/v1", "export")
+    result = run_main("--base-url", "http://x/v1", "export")
     assert result.returncode == 2 and "--base-url does not apply to export" in result.stderr
 
 
-def test_the_dashboard_is_a_command_too():
-    result = cli("dashboard", "--help")
+def test_the_dashboard_is_a_command_too(run_main):
+    result = run_main("dashboard", "--help")
     assert result.returncode == 0 and "--poll" in result.stdout and "--base-url" in result.stdout
 
 
@@ -67,11 +67,11 @@ def test_export_takes_the_endpoint_as_the_status_line_shows_it(tmp_path):
         assert [json.loads(line)["request_id"] for line in out.splitlines()] == [request_id]
 
 
-def test_locate_says_when_there_is_no_config_file_yet(tmp_path):
-    out = cli("locate").stdout
+def test_locate_says_when_there_is_no_config_file_yet(tmp_path, run_main):
+    out = run_main("locate").stdout
     assert "not created yet" in out
     (tmp_path / "config.toml").write_text('model = "gpt-4o-mini"\n')
-    assert "not created yet" not in cli("locate").stdout
+    assert "not created yet" not in run_main("locate").stdout
 
 
 def test_probe_json_tells_out_of_quota_from_a_rate_limit(run_sim, run_main):

@@ -9,7 +9,16 @@ import time
 import pytest
 from scenes import ScriptedTime
 from textual import events
-from tui_helpers import demo_app, finished, log_text, probe, ready, send, wait_until
+from tui_helpers import (
+    demo_app,
+    finished,
+    log_text,
+    probe,
+    ready,
+    send,
+    type_text,
+    wait_until,
+)
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.core.events import Outcome
@@ -477,7 +486,7 @@ async def test_no_plain_letter_quits_and_a_resize_gives_the_focus_back():
         await pilot.pause()
         await pilot.pause()
         assert app.focused is app.chat.input
-        await pilot.press(*"quick question")
+        await type_text(pilot, "quick question")
         assert app.is_running and app.chat.input.value == "quick question"
 
 
@@ -520,7 +529,7 @@ async def test_up_then_down_gives_back_the_draft_and_bad_commands_clear_the_inpu
         await send(pilot, "/burst lots")
         assert chat_input.value == ""
         assert "/burst needs a number of calls" in log_text(app)
-        await pilot.press(*"half a thought")
+        await type_text(pilot, "half a thought")
         await pilot.press("up")
         assert chat_input.value == "/burst lots"
         await pilot.press("up", "down", "down")
