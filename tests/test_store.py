@@ -218,10 +218,14 @@ def test_an_idle_writer_sleeps_until_the_next_prune(tmp_path, monkeypatch):
     assert count_rows(tmp_path / "history.sqlite3") == 1
 
 
-def run_cli(*args, data_dir):
-    env = {**os.environ, "RATELIMIT_TUI_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "ratelimit_tui", *args], capture_output=True,
-                          text=True, timeout=60, env=env)
+@pytest.fixture
+def run_cli(run_main):
+    """The CLI on a data directory of the test's, in this process (test_cli pipes a process's
+    export into head)."""
+    def run(*args, data_dir):
+        return run_main(*args, env={"RATELIMIT_TUI_DATA_DIR": str(data_dir)})
+
+    return run
 
 
 @pytest.fixture
@@ -236,7 +240,7 @@ def filled(tmp_path):
     return data
 
 
-def test_export_csv_json_jsonl_read_back(filled):
+def test_export_csv_json_jsonl_read_back(filled, run_cli):
     rows = list(csv.DictReader(io.StringIO(
         run_cli("export", "--since", "1h", data_dir=filled).stdout)))
     assert len(rows) == 10
@@ -252,13 +256,13 @@ def test_export_csv_json_jsonl_read_back(filled):
         .strip().count("\n")  # only the header row
 
 
-def test_history_summary(filled):
+def test_history_summary(filled, run_cli):
     out = run_cli("history", "--since", "1h", data_dir=filled).stdout
     assert "calls: 10 (10 chat) · 429s: 1" in out and "not ok: 1 rate limited" in out
     assert "requests 51 / 60" in out and "busiest minute" in out
 
 
-def test_export_without_history_is_one_clear_line(tmp_path):
+def test_export_without_history_is_one_clear_line(tmp_path, run_cli):
     result = run_cli("export", data_dir=tmp_path / "empty")
     assert result.returncode == 1 and "no history yet" in result.stderr
 
@@ -384,7 +388,7 @@ def test_the_writer_s_death_is_reported_and_later_calls_say_so(tmp_path, monkeyp
     assert len(problems) == 1  # said once, where the user looks
 
 
-def test_export_and_history_take_a_configured_endpoint_s_name(filled, tmp_path):
+def test_export_and_history_take_a_configured_endpoint_s_name(filled, tmp_path, run_cli):
     (tmp_path / "config.toml").write_text(  # the isolated fixture points the CLI here
         '[endpoints.openai]\nprovider = "openai"\n[endpoints.groq]\nprovider = "groq"\n')
     lines = run_cli("export", "--format", "jsonl", "--since", "1h", "--endpoint", "openai",
@@ -396,7 +400,7 @@ def test_export_and_history_take_a_configured_endpoint_s_name(filled, tmp_path):
     assert "calls: 10 (10 chat)" in openai.stdout
 
 
-def test_a_name_not_configured_is_an_error_and_a_name_means_its_key_too(filled, tmp_path,
+def test_a_name_not_configured_is_an_error_and_a_name_means_its_key_too(filled, tmp_path, run_cli,
                                                                          monkeypatch):
     (tmp_path / "config.toml").write_text(
         '[endpoints.mine]\nprovider = "openai"\napi_key_env = "MY_KEY"\n')

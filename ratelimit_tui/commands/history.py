@@ -49,7 +49,8 @@ def _is_a_name(endpoint: str) -> bool:
 
 
 def export(since_s: float | None, fmt: str, endpoint: str | None,
-           out: TextIO = sys.stdout) -> int:
+           out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up now: the stdout of the call, not of the import
     calls = _calls(since_s, endpoint)
     if calls is None:
         return 1
@@ -83,7 +84,8 @@ def _nested(call: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def summary(since_s: float, endpoint: str | None = None, out: TextIO = sys.stdout) -> int:
+def summary(since_s: float, endpoint: str | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     calls = _calls(since_s, endpoint)
     if calls is None:
         return 1
