@@ -63,6 +63,12 @@ def percent(share: float) -> str:
     return f"{math.floor(share * 100 + 1e-9)}%"
 
 
+def moves(state: BucketState, now: float) -> bool:
+    """Whether what a gauge shows of this bucket changes with time: a countdown, a refill and
+    its age. A full or unknown bucket shows nothing that moves (see seen_note)."""
+    return (state.reset_in(now) or 0) > 0
+
+
 def seen_note(state: BucketState, now: float) -> str | None:
     """What the server last said, and when, for a gauge that shows a projection (or a bucket
     the last response did not confirm): 'said 12, 41s ago' while the bucket refills (the
@@ -99,6 +105,7 @@ class BucketGauge(Widget):
         self.alert_below = 0.0  # a binding share under this is marked low
         self.shown: tuple[Text, Text] | None = None  # what they say, written for cut_to cells
         self.cut_to = 0
+        self.moving = True  # what they say changes with time (see moves), or is not written
         self._strips: list[Strip | None] = [None, None]  # the lines as painted, once painted
 
     def on_mount(self) -> None:
@@ -110,6 +117,9 @@ class BucketGauge(Widget):
         return Text("\n").join(self.shown or ())
 
     def show(self, state: BucketState, binding: bool, alert_below: float = 0.0) -> None:
+        if (state, binding, alert_below) == (self.state, self.binding, self.alert_below) \
+                and not self.moving:
+            return  # written once it stopped moving: it would say the same again
         self.state, self.binding, self.alert_below = state, binding, alert_below
         if self.shown is None:  # not painted yet: the next paint writes, at its width
             return
@@ -122,6 +132,7 @@ class BucketGauge(Widget):
     def repaint(self, _theme=None) -> None:
         """Write both lines again at the next paint: their colours are the theme's."""
         self.shown = None
+        self.moving = True
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -143,6 +154,7 @@ class BucketGauge(Widget):
         self.cut_to = width
         width = max(10, width)
         self.shown = (self._figures(state, now, width), self._bar(state, now, width))
+        self.moving = moves(state, now)
         if before is None or resized:
             self._strips = [None, None]
         else:  # a line that says the same keeps its strip
@@ -292,9 +304,8 @@ class QuotaPanel(VerticalScroll):
             self.show(self.state, self.clock())
 
     def needs_tick(self, now: float) -> bool:
-        """Whether anything on a gauge changes with time: a countdown, a refill and its age.
-        A full or unknown bucket shows nothing that moves (see seen_note)."""
+        """Whether anything on a gauge changes with time (see moves)."""
         if self.state is not None and (self.state.retry_wait(now) or 0) > 0:
             return True  # the note's wait
-        return any(gauge.state is not None and (gauge.state.reset_in(now) or 0) > 0
+        return any(gauge.state is not None and moves(gauge.state, now)
                    for gauge in self.gauges.values())
