@@ -427,9 +427,17 @@ async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
         app.plot.redraw()
         frame = app.plot.frame
         assert ends_now(app, 300) and not frame.runs  # nothing in the last 5 minutes
+        assert "no rate-limit data yet" in drawing(app)
         app.plot.cycle_window()  # 1 h: both probes, with the pause between them a gap
         runs = app.plot.frame.runs["requests"]
         assert len(runs) == 2 and ends_now(app, 3600)
+        assert "no rate-limit data yet" not in drawing(app)  # one figure, drawn again
+
+
+def drawing(app) -> str:
+    from ratelimit_tui.tui.widgets.canvas import PlotCanvas
+
+    return "\n".join(app.query_one(PlotCanvas).rows)
 
 
 def ends_now(app, window: float) -> bool:
