@@ -357,29 +357,29 @@ async def test_a_tick_repaints_only_the_line_that_moved(monkeypatch):
     """Each second the countdown ticks, on the gauge's own line, with the count beside it
     from the same instant; the line that says the same (here the bar: 10 of 20 shown, 50%)
     is not repainted. An idle screen's CPU goes to what moves."""
-    from ratelimit_tui.tui.widgets.gauges import GaugeLine
+    from ratelimit_tui.tui.widgets.gauges import BucketGauge
 
     messages, hook = recorder()
     scripted = ScriptedTime()
     app = demo_app(scripted=scripted)
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         gauge = await half_spent(pilot, messages)
-        repainted = []
-        refresh = GaugeLine.refresh
+        repainted = []  # each refresh's (first line, lines), or 'all': the whole gauge
+        refresh = BucketGauge.refresh
 
-        def spy(row, *args, **kwargs):
-            if row.gauge is gauge:
-                repainted.append(row.index)
-            return refresh(row, *args, **kwargs)
+        def spy(widget, *regions, **kwargs):
+            if widget is gauge:
+                repainted.append([(r.y, r.height) for r in regions] or "all")
+            return refresh(widget, *regions, **kwargs)
 
-        monkeypatch.setattr(GaugeLine, "refresh", spy)
+        monkeypatch.setattr(BucketGauge, "refresh", spy)
         for left in (29, 28):
             scripted.advance(1)
             app.tick()
             line, bar = gauge.text.plain.split("\n")
             assert line.endswith(f"10 / 20  resets in {left}s") and bar.endswith(" 50%")
             await pilot.pause()
-            assert repainted == [0]  # the countdown's line, not the bar
+            assert repainted == [[(0, 1)]]  # the countdown's line, not the bar
             assert f"resets in {left}s" in screen_text(app)  # on screen, as written
             repainted.clear()
 
@@ -436,9 +436,17 @@ async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
         app.plot.redraw()
         frame = app.plot.frame
         assert ends_now(app, 300) and not frame.runs  # nothing in the last 5 minutes
+        assert "no rate-limit data yet" in drawing(app)
         app.plot.cycle_window()  # 1 h: both probes, with the pause between them a gap
         runs = app.plot.frame.runs["requests"]
         assert len(runs) == 2 and ends_now(app, 3600)
+        assert "no rate-limit data yet" not in drawing(app)  # one figure, drawn again
+
+
+def drawing(app) -> str:
+    from ratelimit_tui.tui.widgets.canvas import PlotCanvas
+
+    return "\n".join(app.query_one(PlotCanvas).rows)
 
 
 def ends_now(app, window: float) -> bool:

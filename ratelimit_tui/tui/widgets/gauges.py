@@ -9,6 +9,9 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -60,6 +63,12 @@ def percent(share: float) -> str:
     return f"{math.floor(share * 100 + 1e-9)}%"
 
 
+def moves(state: BucketState, now: float) -> bool:
+    """Whether what a gauge shows of this bucket changes with time: a countdown, a refill and
+    its age. A full or unknown bucket shows nothing that moves (see seen_note)."""
+    return (state.reset_in(now) or 0) > 0
+
+
 def seen_note(state: BucketState, now: float) -> str | None:
     """What the server last said, and when, for a gauge that shows a projection (or a bucket
     the last response did not confirm): 'said 12, 41s ago' while the bucket refills (the
@@ -74,30 +83,18 @@ def seen_note(state: BucketState, now: float) -> str | None:
     return f"{said} at {time.strftime('%H:%M:%S', time.localtime(state.observed_at))}"
 
 
-class GaugeLine(Widget):
-    """One line of a gauge: what the gauge wrote for this width (cut to it already: nothing
-    to wrap, and wrapping measured every character of the line at each tick)."""
-
-    DEFAULT_CSS = "GaugeLine { height: 1; text-wrap: nowrap; text-overflow: clip; }"
-
-    def __init__(self, gauge: BucketGauge, index: int) -> None:
-        super().__init__()
-        self.gauge, self.index = gauge, index
-
-    def render(self) -> Text:
-        return self.gauge.line(self.index, self.size.width)
-
-
 class BucketGauge(Widget):
     """Two lines: the label, the count and the countdown; then the bar. Every figure comes
     from one instant: the count, the bar and the percentage are projected to the same `now`
     the countdown counts from (a projected count is marked `~`, and the second line says what
     the server last said, and when). Written again at every tick and every batch of news,
-    and at a paint for a new width (the first frame's included); each line is a widget of
-    its own, repainted only when what it says changed: a tick that moves the countdown
-    repaints one line, and a full bucket's gauge is not repainted at all."""
+    and at a paint for a new width (the first frame's included); a line is repainted only
+    when what it says changed: a tick that moves the countdown repaints one line, and a full
+    bucket's gauge is not repainted at all. The lines are painted by the gauge itself, not
+    by a widget each: Textual's compositor visits every widget whose container meets a
+    repainted line, and each of those visits cost about as much as painting the line."""
 
-    DEFAULT_CSS = "BucketGauge { height: 2; }"
+    DEFAULT_CSS = "BucketGauge { height: 2; text-wrap: nowrap; text-overflow: clip; }"
 
     def __init__(self, bucket_id: str, clock: Callable[[], float]) -> None:
         super().__init__(classes="gauge")  # no id: bucket ids come from header text
@@ -106,15 +103,10 @@ class BucketGauge(Widget):
         self.state: BucketState | None = None
         self.binding = False
         self.alert_below = 0.0  # a binding share under this is marked low
-        self.rows = (GaugeLine(self, 0), GaugeLine(self, 1))  # the figures, the bar
         self.shown: tuple[Text, Text] | None = None  # what they say, written for cut_to cells
         self.cut_to = 0
-
-    def mount_in(self, panel: Widget, after: Widget) -> None:
-        """Mount in the panel with its lines at once: composed at its own pace, they could
-        miss the first frame (and a remembered gauge belongs in it)."""
-        panel.mount(self, after=after)
-        self.mount(*self.rows)
+        self.moving = True  # what they say changes with time (see moves), or is not written
+        self._strips: list[Strip | None] = [None, None]  # the lines as painted, once painted
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self.repaint)
@@ -125,33 +117,50 @@ class BucketGauge(Widget):
         return Text("\n").join(self.shown or ())
 
     def show(self, state: BucketState, binding: bool, alert_below: float = 0.0) -> None:
+        if (state, binding, alert_below) == (self.state, self.binding, self.alert_below) \
+                and not self.moving:
+            return  # written once it stopped moving: it would say the same again
         self.state, self.binding, self.alert_below = state, binding, alert_below
         if self.shown is None:  # not painted yet: the next paint writes, at its width
             return
         before = self.shown
         self.write(self.cut_to)
-        for row, old, new in zip(self.rows, before, self.shown, strict=True):
+        for y, (old, new) in enumerate(zip(before, self.shown, strict=True)):
             if new != old:
-                row.refresh()
+                self.refresh(Region(0, y, self.size.width, 1))
 
     def repaint(self, _theme=None) -> None:
         """Write both lines again at the next paint: their colours are the theme's."""
         self.shown = None
-        for row in self.rows:
-            row.refresh()
+        self.moving = True
+        self.refresh()
 
-    def line(self, index: int, width: int) -> Text:
-        if self.state is None:
-            return Text()
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self.state is None or y > 1:
+            return Strip.blank(width, self.visual_style.rich_style)
         if self.shown is None or width != self.cut_to:
             self.write(width)
-        return self.shown[index]
+        strip = self._strips[y]
+        if strip is None:  # as Textual paints a widget's rendered text, one line of it
+            visual = visualize(self, self.shown[y])
+            strip = Visual.to_strips(self, visual, width, 1, self.visual_style)[0]
+            self._strips[y] = strip
+        return strip
 
     def write(self, width: int) -> None:
         state, now = self.state, self.clock()
+        before, resized = self.shown, width != self.cut_to
         self.cut_to = width
         width = max(10, width)
         self.shown = (self._figures(state, now, width), self._bar(state, now, width))
+        self.moving = moves(state, now)
+        if before is None or resized:
+            self._strips = [None, None]
+        else:  # a line that says the same keeps its strip
+            self._strips = [strip if new == old else None
+                            for strip, new, old in zip(self._strips, self.shown, before,
+                                                       strict=True)]
 
     def colour(self, fraction: float) -> str:
         variables = self.app.theme_variables
@@ -265,7 +274,7 @@ class QuotaPanel(VerticalScroll):
             gauge = self.gauges.get(bucket_id)
             if gauge is None:
                 gauge = self.gauges[bucket_id] = BucketGauge(bucket_id, self.clock)
-                gauge.mount_in(self, after=empty if previous is None else previous)
+                self.mount(gauge, after=empty if previous is None else previous)
             gauge.show(bucket_state, binding is not None and binding is bucket_state,
                        self.alert_below)
             previous = gauge
@@ -295,9 +304,8 @@ class QuotaPanel(VerticalScroll):
             self.show(self.state, self.clock())
 
     def needs_tick(self, now: float) -> bool:
-        """Whether anything on a gauge changes with time: a countdown, a refill and its age.
-        A full or unknown bucket shows nothing that moves (see seen_note)."""
+        """Whether anything on a gauge changes with time (see moves)."""
         if self.state is not None and (self.state.retry_wait(now) or 0) > 0:
             return True  # the note's wait
-        return any(gauge.state is not None and (gauge.state.reset_in(now) or 0) > 0
+        return any(gauge.state is not None and moves(gauge.state, now)
                    for gauge in self.gauges.values())

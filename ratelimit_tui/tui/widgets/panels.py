@@ -25,17 +25,23 @@ class StatusLine(Static):
     def __init__(self) -> None:
         super().__init__(id="status")
         self.shown = Text()
+        self.said: tuple | None = None  # what the shown line was written from
 
     def show(self, *, endpoint: str, model: str, dialect: str | None, state: Connection,
              poll_s: float | None, retry_in: float | None, low: str | None = None) -> None:
         """`retry_in` is shown when the state is RETRYING; `low` names the binding limit
         while it is under the low-headroom alert."""
+        retry = countdown_text(retry_in) if state == Connection.RETRYING and \
+            retry_in is not None else None
+        said = (endpoint, model, dialect, state, poll_s, retry, low)
+        if said == self.said:  # the 1 Hz tick mostly says the same: nothing to write
+            return
+        self.said = said
         line = Text()
         line.append(" ratelimit-tui ", style="bold reverse")
         line.append(" ")  # the state first: at 60 columns the end of the line is cut off
-        if state == Connection.RETRYING and retry_in is not None:
-            line.append(f"● retrying in {countdown_text(retry_in)} (Esc cancels)",
-                        style="bold yellow")
+        if retry is not None:
+            line.append(f"● retrying in {retry} (Esc cancels)", style="bold yellow")
         else:
             line.append(f"● {state}", style=STATE_COLOURS.get(state, ""))
         if low:
@@ -44,9 +50,8 @@ class StatusLine(Static):
                      f"poll {compact_duration(poll_s)}" if poll_s else "poll off"):
             line.append(" │ ", style="dim")
             line.append(part)
-        if line != self.shown:  # the 1 Hz tick mostly redraws the same line: skip it
-            self.shown = line
-            self.update(line, layout=False)  # one row, whatever it says: no layout
+        self.shown = line
+        self.update(line, layout=False)  # one row, whatever it says: no layout
 
 
 class EventLog(RichLog):
