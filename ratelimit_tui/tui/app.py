@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from ratelimit_tui.config import (
@@ -61,6 +61,7 @@ from ratelimit_tui.tui.models import CommandSuggester
 from ratelimit_tui.tui.overview import OverviewScreen
 from ratelimit_tui.tui.session import EndpointSession
 from ratelimit_tui.tui.widgets.chat import ChatPanel, Transcript
+from ratelimit_tui.tui.widgets.footer import Footer
 from ratelimit_tui.tui.widgets.gauges import WAITING, QuotaPanel, bucket_label, percent
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
