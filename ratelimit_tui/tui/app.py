@@ -120,6 +120,7 @@ class RateLimitApp(App[None]):
         self.store = None  # HistoryStore, unless the file cannot be used
         self.closing = False
         self.pending: str | None = None  # a message typed before the client was ready
+        self.settled = False  # what comes after the first call went out is done (settle)
         self._redraw_pending = False
         self._overview_pending = False
         self._ticker: Timer | None = None
@@ -317,11 +318,10 @@ class RateLimitApp(App[None]):
             session.client = QuotaClient(
                 endpoint_of(session.settings, message.base_urls[name]), session.model,
                 session.settings.probe_model, clock=self.clock, timer=self.timer,
-                sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event))
+                sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event),
+                on_sent=lambda: self.call_later(self.settle))
             session.facts = replace(session.facts, ready=True)
-            if session.settings.demo:
-                self.introduce_demo()
-            else:
+            if not session.settings.demo:
                 self.log_line(session, f"endpoint {session.client.endpoint.host}")
                 if session.client.endpoint.credentials_removed:
                     self.log_line(session, CREDENTIALS_NOTE, "yellow")
@@ -334,8 +334,20 @@ class RateLimitApp(App[None]):
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
-        # Now, not with the first frame: rather than competing (for the GIL) with the thread
-        # that loads the SDK the first gauge waits for. A first run has nothing to plot yet.
+        elif not any(session.poll_s for session in self.sessions.values()):
+            self.settle()  # no call goes out now: nothing to let go first
+
+    def settle(self) -> None:
+        """What the first gauge need not wait for: the demo's note and the plot (a first run
+        has nothing to plot yet). Done once the first call is on the wire, while the endpoint
+        answers (the simulator of demo mode takes 150 ms), rather than before it is sent; and
+        after the first frame, not competing (for the GIL) with the thread loading the SDK."""
+        if self.settled:
+            return
+        self.settled = True
+        for session in self.sessions.values():
+            if session.settings.demo:
+                self.introduce_demo()
         self.plot.load()
 
     def introduce_demo(self) -> None:
@@ -513,6 +525,7 @@ class RateLimitApp(App[None]):
     def on_call_finished(self, message: CallFinished) -> None:
         """Every call, whoever made it: into the history, and into the connection state (the
         worker that made the call shows its own result)."""
+        self.settle()  # the first call failed before it was sent, if nothing did it yet
         session = self.sessions[message.endpoint]
         record = message.record
         session.finished(record)
@@ -590,15 +603,16 @@ class RateLimitApp(App[None]):
         return f"{alarm.low.bucket.metric} {percent(alarm.low.shown_share(now) or 0.0)}"
 
     def schedule_overview(self) -> None:
-        """Coalesced like the full view's redraw; only while the overview is on screen."""
-        if self.several and not self._overview_pending and isinstance(self.screen,
-                                                                      OverviewScreen):
+        """Coalesced like the full view's redraw; only while the overview is on screen (not
+        while closing: a poll's answer can come in after the screens are gone)."""
+        if self.several and not self._overview_pending and self.is_running and isinstance(
+                self.screen, OverviewScreen):
             self._overview_pending = True
             self.call_later(self.redraw_overview)
 
     def redraw_overview(self) -> None:
         self._overview_pending = False
-        if isinstance(self.screen, OverviewScreen):
+        if self.is_running and isinstance(self.screen, OverviewScreen):
             now = self.clock()
             self.screen.show([s.summary(now) for s in self.sessions.values()],
                              self.compare, now)
