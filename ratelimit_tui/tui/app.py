@@ -176,6 +176,14 @@ class RateLimitApp(App[None]):
                      id="too-small")
         yield Footer()
 
+    def get_default_screen(self) -> Screen:
+        screen = super().get_default_screen()
+        # The chat input has the focus from the first frame: Textual's default, the first
+        # widget that takes it (the quota panel), would be styled and then unstyled when
+        # on_mount moved the focus to the input, twice the work before the first frame.
+        screen.AUTO_FOCUS = "#chat-input"
+        return screen
+
     def on_mount(self) -> None:
         if self.settings.theme != self.theme and self.settings.theme in self.available_themes:
             self.theme_chosen = False  # the settings' theme: nobody chose it just now
@@ -184,7 +192,6 @@ class RateLimitApp(App[None]):
         self.last_response.display = False  # until F2
         self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
         self.refresh_status()
-        self.chat.input.focus()
         if self.settings.history:
             self.recall_latest()
         if self.several:  # the first frame is the overview, with no flash of one endpoint
