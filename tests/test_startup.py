@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from tui_helpers import demo_app, ready, wait_until
 
 from ratelimit_tui.config import load_settings
@@ -52,3 +55,17 @@ async def test_a_first_poll_that_cannot_be_sent_does_not_hold_the_plot(unused_tc
     app = make_app(settings)  # the connection is refused: no request is ever written
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: app.plot._plot is not None, what="the plot")
+
+
+def test_the_dashboard_loads_without_attrs_which_it_never_prints():
+    """rich.pretty (under Textual's RichLog) would import attrs, where the [serve] extra
+    installed it, for 13 ms before the first frame."""
+    code = ("import importlib.util, sys\n"
+            "installed = importlib.util.find_spec('attr') is not None\n"
+            "from ratelimit_tui.cli import _dashboard_module\n_dashboard_module()\n"
+            "print('attr' in sys.modules)\n"
+            "print(not installed or __import__('attr').__name__ == 'attr')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]  # not loaded, and still importable
