@@ -216,13 +216,9 @@ class RateLimitApp(App[None]):
     def after_first_frame(self) -> None:
         gc.freeze()  # what start-up built lives as long as the app: keep it out of collections
         gc.enable()  # the CLI paused the collector for start-up
-        # What is not needed to see the screen comes second: the first frame is ~10 ms sooner.
-        self.query_one("#right").mount(self.events, self.last_response)
-        if self.choices.headers:
-            self.action_toggle_headers()
         if self.settings.theme not in self.available_themes:
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
-                            "yellow")
+                            "yellow")  # shown once the log is (settle)
         self.start_client()
         if self.settings.metrics:
             from ratelimit_tui.metrics.book import MetricsBook
@@ -345,15 +341,20 @@ class RateLimitApp(App[None]):
             self.settle()  # no call goes out now: nothing to let go first
 
     def settle(self) -> None:
-        """What the first gauge need not wait for: the demo's note and the plot (a first run
-        has nothing to plot yet). Done once the first call is on the wire, while the endpoint
-        answers (the simulator of demo mode takes 150 ms), rather than before it is sent; and
-        after the first frame, not competing (for the GIL) with the thread loading the SDK."""
+        """What the first gauge need not wait for: the event log (nothing to say yet) and the
+        last response's panel, the demo's note, the plot (a first run has nothing to plot yet).
+        Done once the first call is on the wire, while the endpoint answers (the simulator of
+        demo mode takes 150 ms), rather than before it is sent, or at once when no call goes
+        out or the start failed; never with the first frame, nor competing (for the GIL) with
+        the thread loading the SDK."""
         if self.settled:
             return
         self.settled = True
+        self.query_one("#right").mount(self.events, self.last_response)
+        if self.choices.headers and not self.last_response.display:  # F2 may have come first
+            self.action_toggle_headers()
         for session in self.sessions.values():
-            if session.settings.demo:
+            if session.settings.demo and session.client is not None:
                 self.introduce_demo()
         self.plot.load()
 
@@ -424,7 +425,7 @@ class RateLimitApp(App[None]):
         self.session.facts = replace(self.session.facts, startup_error=message.error)
         self.events.add(f"could not start: {message.error}", "bold red")
         self.refresh_status()
-        self.plot.load()
+        self.settle()
 
     async def on_unmount(self) -> None:
         self.closing = True
