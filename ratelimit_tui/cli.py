@@ -425,7 +425,8 @@ def _dashboard(flags: dict, tour: str | None = None) -> int:
     import gc
 
     # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
-    # garbage worth collecting; the app turns the collector back on after its first frame.
+    # garbage worth collecting; the app turns the collector back on once its first call is
+    # out (settle).
     gc.disable()
     from ratelimit_tui.core.choices import FILE_NAME, load
     from ratelimit_tui.locations import data_dir
