@@ -425,7 +425,8 @@ def _dashboard(flags: dict, tour: str | None = None) -> int:
     import gc
 
     # Start-up allocates a great many long-lived objects (modules, widgets, styles) and no
-    # garbage worth collecting; the app turns the collector back on after its first frame.
+    # garbage worth collecting; the app turns the collector back on once its first call is
+    # out (settle).
     gc.disable()
     from ratelimit_tui.core.choices import FILE_NAME, load
     from ratelimit_tui.locations import data_dir
@@ -435,11 +436,27 @@ def _dashboard(flags: dict, tour: str | None = None) -> int:
     endpoints = _endpoints(**{**flags, "theme": flags.get("theme") or choices.theme})
     if flags.get("poll_s") is None:  # a flag is this run's word; a choice, the last run's
         endpoints = [_chosen_poll(s, choices.poll_s) for s in endpoints]
-    from ratelimit_tui.tui.app import make_app
-
+    make_app = _dashboard_module().make_app
     make_app(endpoints if len(endpoints) > 1 else endpoints[0], tour=tour, choices=choices,
              choices_path=path).run()
     return 0
+
+
+def _dashboard_module():
+    """The app's module, imported without attrs: Textual's RichLog (the event log) imports
+    rich.pretty, which imports attrs where it is installed (the [serve] extra brings it, with
+    aiohttp) to print attrs classes, which the dashboard never prints: 13 ms before the first
+    frame. rich.pretty takes it for missing, as where it is not installed; any later import of
+    attrs finds it as usual."""
+    refused = "attr" not in sys.modules
+    if refused:
+        sys.modules["attr"] = None  # an import of it now raises ModuleNotFoundError
+    try:
+        from ratelimit_tui.tui import app
+    finally:
+        if refused:
+            del sys.modules["attr"]
+    return app
 
 
 def _chosen_poll(settings, polls: dict[str, float]):

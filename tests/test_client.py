@@ -51,6 +51,17 @@ def make_client(sim, recorder=None, scripted=None, **endpoint) -> QuotaClient:
     return client
 
 
+async def test_on_sent_is_called_once_when_the_first_request_is_written(run_sim):
+    sim = run_sim(latency_ms=50.0)
+    recorder, sent = Recorder(), []
+    client = QuotaClient(Endpoint(sim.base_url, Secret(KEY)), "gpt-4o-mini", on_event=recorder,
+                         on_sent=lambda: sent.append(len(recorder.events)))
+    MADE.append(client)
+    await client.probe()
+    await client.probe()
+    assert sent == [0]  # once, before the first answer's head
+
+
 async def test_non_streaming_call_reads_headers_and_usage(run_sim):
     sim = run_sim()
     recorder = Recorder()

@@ -143,3 +143,23 @@ async def test_what_is_painted_together_reads_one_instant():
     assert painted() == 1.0  # the next turn: the next instant
     painted.new_instant()
     assert painted() == 2.0
+
+
+async def test_the_footer_is_built_again_only_when_its_keys_change():
+    from textual.widgets._footer import FooterKey
+
+    from ratelimit_tui.tui.widgets.footer import Footer
+
+    app = tour_app()
+    async with app.run_test(size=SIZES["wide"]) as pilot:
+        await settle(pilot, drawn=False)
+        footer = app.screen.query_one(Footer)
+        keys = list(footer.query(FooterKey))
+        assert "Pause" in [key.description for key in keys]
+        app.screen.refresh_bindings()  # the same keys: they stay as they are
+        await pilot.pause()
+        assert list(footer.query(FooterKey)) == keys
+        await pilot.press("space")
+        await pilot.pause()
+        descriptions = [key.description for key in footer.query(FooterKey)]
+        assert "Resume" in descriptions and "Pause" not in descriptions

@@ -46,7 +46,12 @@ async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") ->
 
 
 async def ready(pilot) -> None:
-    await wait_until(pilot, lambda: pilot.app.session.client is not None, what="the client")
+    """The client is made, and the event log is on screen and has had its first resize (it
+    comes with the client when nothing polls, else once the first poll is sent): until then
+    a RichLog holds what is written to it, and `log_text` would not see it."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.session.client is not None and app.settled and (
+        app.events._size_known or not app.events.display), what="the client and the event log")
 
 
 async def send(pilot, text: str, when_free: bool = True) -> None:

@@ -108,11 +108,14 @@ class QuotaClient:
                  rng: random.Random | None = None, clock: Callable[[], float] = time.time,
                  timer: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None,
+                 on_sent: Callable[[], None] | None = None) -> None:
         """`clock` stamps responses (epoch seconds), `timer` measures latencies, `sleep` waits
         before retries and between polls: all injectable, so that a test can run a minute of
         waiting on a scripted clock in no time. `limits` bound every body read (by default from
-        the endpoint's timeout and stream limit, and the caps in core/bounded.py)."""
+        the endpoint's timeout and stream limit, and the caps in core/bounded.py). `on_sent` is
+        called once, when the first request is written: the dashboard does then what its
+        first gauge need not wait for, while the endpoint answers."""
         self.endpoint = endpoint
         self._clock, self._timer, self._sleep = clock, timer, sleep
         self.model = model
@@ -122,6 +125,7 @@ class QuotaClient:
         self._rng = rng or random.Random()
         self._trace: ContextVar[_Trace | None] = ContextVar("ratelimit_trace", default=None)
         self._completion_models: set[str] = set()  # models that want max_completion_tokens
+        self._on_sent = on_sent
         self._limits = limits or Limits(idle_s=endpoint.timeout_s, body_s=endpoint.timeout_s,
                                         total_s=endpoint.stream_limit_s)
         self._watchdog = Watchdog()  # times every response's head and body
@@ -147,6 +151,14 @@ class QuotaClient:
         trace = self._trace.get()
         if trace is not None:
             trace.sent = self._timer()
+        if self._on_sent is not None:  # this hook runs before the connection is made
+            request.extensions["trace"] = self._written
+
+    async def _written(self, step: str, info: dict[str, Any]) -> None:
+        """The HTTP client's trace of a request until `on_sent` is called."""
+        if step.endswith(".send_request_body.complete") and self._on_sent is not None:
+            on_sent, self._on_sent = self._on_sent, None
+            on_sent()
 
     async def _on_response(self, response: httpx2.Response) -> None:
         received = self._clock()

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from ratelimit_tui.config import (
@@ -61,6 +61,7 @@ from ratelimit_tui.tui.models import CommandSuggester
 from ratelimit_tui.tui.overview import OverviewScreen
 from ratelimit_tui.tui.session import EndpointSession
 from ratelimit_tui.tui.widgets.chat import ChatPanel, Transcript
+from ratelimit_tui.tui.widgets.footer import Footer
 from ratelimit_tui.tui.widgets.gauges import WAITING, QuotaPanel, bucket_label, percent
 from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
@@ -119,6 +120,7 @@ class RateLimitApp(App[None]):
         self.store = None  # HistoryStore, unless the file cannot be used
         self.closing = False
         self.pending: str | None = None  # a message typed before the client was ready
+        self.settled = False  # what comes after the first call went out is done (settle)
         self._redraw_pending = False
         self._overview_pending = False
         self._ticker: Timer | None = None
@@ -174,6 +176,14 @@ class RateLimitApp(App[None]):
                      id="too-small")
         yield Footer()
 
+    def get_default_screen(self) -> Screen:
+        screen = super().get_default_screen()
+        # The chat input has the focus from the first frame: Textual's default, the first
+        # widget that takes it (the quota panel), would be styled and then unstyled when
+        # on_mount moved the focus to the input, twice the work before the first frame.
+        screen.AUTO_FOCUS = "#chat-input"
+        return screen
+
     def on_mount(self) -> None:
         if self.settings.theme != self.theme and self.settings.theme in self.available_themes:
             self.theme_chosen = False  # the settings' theme: nobody chose it just now
@@ -182,7 +192,6 @@ class RateLimitApp(App[None]):
         self.last_response.display = False  # until F2
         self._ticker = self.set_interval(self.tick_s, self.tick, pause=True)
         self.refresh_status()
-        self.chat.input.focus()
         if self.settings.history:
             self.recall_latest()
         if self.several:  # the first frame is the overview, with no flash of one endpoint
@@ -205,15 +214,9 @@ class RateLimitApp(App[None]):
         self.wake_ticker()
 
     def after_first_frame(self) -> None:
-        gc.freeze()  # what start-up built lives as long as the app: keep it out of collections
-        gc.enable()  # the CLI paused the collector for start-up
-        # What is not needed to see the screen comes second: the first frame is ~10 ms sooner.
-        self.query_one("#right").mount(self.events, self.last_response)
-        if self.choices.headers:
-            self.action_toggle_headers()
         if self.settings.theme not in self.available_themes:
             self.events.add(f"unknown theme {self.settings.theme!r}: Ctrl+P lists the themes",
-                            "yellow")
+                            "yellow")  # shown once the log is (settle)
         self.start_client()
         if self.settings.metrics:
             from ratelimit_tui.metrics.book import MetricsBook
@@ -316,11 +319,10 @@ class RateLimitApp(App[None]):
             session.client = QuotaClient(
                 endpoint_of(session.settings, message.base_urls[name]), session.model,
                 session.settings.probe_model, clock=self.clock, timer=self.timer,
-                sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event))
+                sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event),
+                on_sent=lambda: self.call_later(self.settle))
             session.facts = replace(session.facts, ready=True)
-            if session.settings.demo:
-                self.introduce_demo()
-            else:
+            if not session.settings.demo:
                 self.log_line(session, f"endpoint {session.client.endpoint.host}")
                 if session.client.endpoint.credentials_removed:
                     self.log_line(session, CREDENTIALS_NOTE, "yellow")
@@ -333,8 +335,30 @@ class RateLimitApp(App[None]):
         if self.pending:
             text, self.pending = self.pending, None
             self.send_chat(text)
-        # Now, not with the first frame: rather than competing (for the GIL) with the thread
-        # that loads the SDK the first gauge waits for. A first run has nothing to plot yet.
+        elif not any(session.poll_s for session in self.sessions.values()):
+            self.settle()  # no call goes out now: nothing to let go first
+
+    def settle(self) -> None:
+        """What the first gauge need not wait for: the event log (nothing to say yet) and the
+        last response's panel, the demo's note, the plot (a first run has nothing to plot yet).
+        Done once the first call is on the wire, while the endpoint answers (the simulator of
+        demo mode takes 150 ms), rather than before it is sent, or at once when no call goes
+        out or the start failed; never with the first frame, nor competing (for the GIL) with
+        the thread loading the SDK."""
+        if self.settled:
+            return
+        self.settled = True
+        # What start-up built, the SDK and the simulator included, lives as long as the app:
+        # kept out of collections. The CLI paused the collector until now: running, it made
+        # 75 collections (15 ms) during the imports of the SDK and the simulator alone.
+        gc.freeze()
+        gc.enable()
+        self.query_one("#right").mount(self.events, self.last_response)
+        if self.choices.headers and not self.last_response.display:  # F2 may have come first
+            self.action_toggle_headers()
+        for session in self.sessions.values():
+            if session.settings.demo and session.client is not None:
+                self.introduce_demo()
         self.plot.load()
 
     def introduce_demo(self) -> None:
@@ -404,7 +428,7 @@ class RateLimitApp(App[None]):
         self.session.facts = replace(self.session.facts, startup_error=message.error)
         self.events.add(f"could not start: {message.error}", "bold red")
         self.refresh_status()
-        self.plot.load()
+        self.settle()
 
     async def on_unmount(self) -> None:
         self.closing = True
@@ -512,6 +536,7 @@ class RateLimitApp(App[None]):
     def on_call_finished(self, message: CallFinished) -> None:
         """Every call, whoever made it: into the history, and into the connection state (the
         worker that made the call shows its own result)."""
+        self.settle()  # the first call failed before it was sent, if nothing did it yet
         session = self.sessions[message.endpoint]
         record = message.record
         session.finished(record)
@@ -589,15 +614,16 @@ class RateLimitApp(App[None]):
         return f"{alarm.low.bucket.metric} {percent(alarm.low.shown_share(now) or 0.0)}"
 
     def schedule_overview(self) -> None:
-        """Coalesced like the full view's redraw; only while the overview is on screen."""
-        if self.several and not self._overview_pending and isinstance(self.screen,
-                                                                      OverviewScreen):
+        """Coalesced like the full view's redraw; only while the overview is on screen (not
+        while closing: a poll's answer can come in after the screens are gone)."""
+        if self.several and not self._overview_pending and self.is_running and isinstance(
+                self.screen, OverviewScreen):
             self._overview_pending = True
             self.call_later(self.redraw_overview)
 
     def redraw_overview(self) -> None:
         self._overview_pending = False
-        if isinstance(self.screen, OverviewScreen):
+        if self.is_running and isinstance(self.screen, OverviewScreen):
             now = self.clock()
             self.screen.show([s.summary(now) for s in self.sessions.values()],
                              self.compare, now)

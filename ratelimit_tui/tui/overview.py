@@ -13,12 +13,13 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ratelimit_tui.core.format import count
 from ratelimit_tui.core.history import QuotaHistory, downsample
 from ratelimit_tui.core.status import Connection
 from ratelimit_tui.tui.session import EndpointSummary
+from ratelimit_tui.tui.widgets.footer import Footer
 from ratelimit_tui.tui.widgets.gauges import bucket_label, countdown, percent
 from ratelimit_tui.tui.widgets.panels import STATE_COLOURS
 

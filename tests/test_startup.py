@@ -1,0 +1,71 @@
+"""The dashboard's start: what the first gauge waits for, and what it does not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tui_helpers import demo_app, ready, wait_until
+
+from ratelimit_tui.config import load_settings
+from ratelimit_tui.tui.app import make_app
+
+
+def settle_spy(app) -> list:
+    """What the app had when its `settle` first ran: its client, and an answer or none."""
+    seen = []
+    settle = app.settle
+
+    def spying() -> None:
+        if not app.settled:
+            seen.append((app.session.client is not None, app.session.last_observed))
+        settle()
+
+    app.settle = spying
+    return seen
+
+
+def demo_note(app) -> bool:
+    return any("Demo mode" in str(note.render()) for note in app.chat.transcript.query(".note"))
+
+
+async def test_the_plot_and_the_demo_note_wait_until_the_first_poll_is_on_its_way():
+    """The first gauge waits for the first poll's answer: what it does not need is done while
+    the endpoint answers (here in 300 ms), not before the request is sent."""
+    app = demo_app(load_settings({"demo": True}, env={}), latency_ms=300.0)
+    seen = settle_spy(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.session.last_observed is not None, what="an answer")
+        await wait_until(pilot, lambda: app.plot._plot is not None, what="the plot")
+        assert seen == [(True, None)]  # the client was made, its first answer not yet back
+        assert demo_note(app)
+
+
+async def test_without_polling_they_come_with_the_client():
+    app = demo_app()  # polling off: no call goes out at the start
+    seen = settle_spy(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        assert seen == [(True, None)] and app.plot._plot is not None and demo_note(app)
+
+
+async def test_a_first_poll_that_cannot_be_sent_does_not_hold_the_plot(unused_tcp_port):
+    settings = load_settings({"base_url": f"http://127.0.0.1:{unused_tcp_port}/v1",
+                              "poll_s": "10"}, env={"OPENAI_API_KEY": "sk-test"})
+    app = make_app(settings)  # the connection is refused: no request is ever written
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.plot._plot is not None, what="the plot")
+
+
+def test_the_dashboard_loads_without_attrs_which_it_never_prints():
+    """rich.pretty (under Textual's RichLog) would import attrs, where the [serve] extra
+    installed it, for 13 ms before the first frame."""
+    code = ("import importlib.util, sys\n"
+            "installed = importlib.util.find_spec('attr') is not None\n"
+            "from ratelimit_tui.cli import _dashboard_module\n_dashboard_module()\n"
+            "print('attr' in sys.modules)\n"
+            "print(not installed or __import__('attr').__name__ == 'attr')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]  # not loaded, and still importable
