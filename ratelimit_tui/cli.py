@@ -446,16 +446,11 @@ def _dashboard_module():
     """The app's module, imported without attrs: Textual's RichLog (the event log) imports
     rich.pretty, which imports attrs where it is installed (the [serve] extra brings it, with
     aiohttp) to print attrs classes, which the dashboard never prints: 13 ms before the first
-    frame. rich.pretty takes it for missing, as where it is not installed; any later import of
-    attrs finds it as usual."""
-    refused = "attr" not in sys.modules
-    if refused:
-        sys.modules["attr"] = None  # an import of it now raises ModuleNotFoundError
-    try:
+    frame. rich.pretty takes it for missing, as where it is not installed."""
+    from ratelimit_tui.core.imports import without
+
+    with without("attr"):
         from ratelimit_tui.tui import app
-    finally:
-        if refused:
-            del sys.modules["attr"]
     return app
 
 

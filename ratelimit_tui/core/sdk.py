@@ -24,6 +24,8 @@ import sys
 import threading
 from types import ModuleType
 
+from ratelimit_tui.core.imports import without
+
 TYPES = "openai.types"
 
 
@@ -62,11 +64,7 @@ AIOHTTP_TRANSPORT = "openai._vendor.httpx_aiohttp"
 
 
 class _TypesFinder(importlib.abc.MetaPathFinder):
-    skip_aiohttp = True  # while openai itself is imported
-
     def find_spec(self, name: str, path, target=None):
-        if name == AIOHTTP_TRANSPORT and self.skip_aiohttp:
-            raise ModuleNotFoundError(f"{name} is not used here", name=name)
         if name != TYPES and not name.startswith(TYPES + "."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
@@ -76,12 +74,9 @@ class _TypesFinder(importlib.abc.MetaPathFinder):
 
 
 if "openai" not in sys.modules:  # imported already (by a caller of its own): as it is
-    _finder = _TypesFinder()
-    sys.meta_path.insert(0, _finder)
-    try:
+    sys.meta_path.insert(0, _TypesFinder())
+    with without(AIOHTTP_TRANSPORT):
         importlib.import_module("openai")
-    finally:
-        _finder.skip_aiohttp = False
 
 import openai  # noqa: E402
 
