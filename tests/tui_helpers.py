@@ -46,12 +46,10 @@ async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") ->
 
 
 async def ready(pilot) -> None:
-    """The client is made, and the event log is on screen and has had its first resize (it
-    comes with the client when nothing polls, else once the first poll is sent): until then
-    a RichLog holds what is written to it, and `log_text` would not see it."""
+    """The client is made, and what comes once its first call is out (settle) is done."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.session.client is not None and app.settled and (
-        app.events._size_known or not app.events.display), what="the client and the event log")
+    await wait_until(pilot, lambda: app.session.client is not None and app.settled,
+                     what="the client")
 
 
 async def send(pilot, text: str, when_free: bool = True) -> None:
