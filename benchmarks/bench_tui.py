@@ -24,7 +24,7 @@ from ratelimit_tui.core.history import QuotaHistory
 from ratelimit_tui.sim.limiter import Limits
 from ratelimit_tui.sim.server import SimConfig
 from ratelimit_tui.tui.app import make_app
-from ratelimit_tui.tui.widgets.gauges import GaugeLine
+from ratelimit_tui.tui.widgets.gauges import BucketGauge
 
 ROOT = Path(__file__).parent
 
@@ -36,14 +36,14 @@ async def headers_to_gauge(calls: int = 20) -> dict:
     seen: dict[float, float] = {}  # received_at -> when the hook saw it
     drawn: dict[float, float] = {}  # received_at -> when a gauge's line first rendered it
     ended: dict[float, float] = {}  # received_at -> when the call finished
-    render = GaugeLine.render
+    render_line = BucketGauge.render_line
 
-    def timed_render(line):
-        if line.gauge.state is not None:
-            drawn.setdefault(line.gauge.state.observed_at, time.perf_counter())
-        return render(line)
+    def timed_render_line(gauge, y):
+        if gauge.state is not None:
+            drawn.setdefault(gauge.state.observed_at, time.perf_counter())
+        return render_line(gauge, y)
 
-    GaugeLine.render = timed_render
+    BucketGauge.render_line = timed_render_line
     async with app.run_test(size=(120, 36)) as pilot:
         while app.session.client is None:
             await asyncio.sleep(0.01)
@@ -62,7 +62,7 @@ async def headers_to_gauge(calls: int = 20) -> dict:
             worker = app.send_chat("measure me")
             await worker.wait()
             await pilot.pause(0.05)
-    GaugeLine.render = render
+    BucketGauge.render_line = render_line
     latencies = [(drawn[t] - seen[t]) * 1000 for t in seen if t in drawn]
     before_end = sum(drawn[t] < ended[t] for t in seen if t in drawn and t in ended)
     return {"calls": calls, "median_ms": round(statistics.median(latencies), 2),

@@ -20,7 +20,7 @@ from ratelimit_tui.core.client import QuotaClient
 from ratelimit_tui.core.endpoint import Endpoint
 from ratelimit_tui.core.events import Outcome
 from ratelimit_tui.core.head import parse_head
-from ratelimit_tui.core.headers import find_request_id, parse_rate_limit_headers
+from ratelimit_tui.core.headers import parse_rate_limit_headers, request_id_of
 from ratelimit_tui.core.secret import Secret
 from ratelimit_tui.tui.app import make_app
 from ratelimit_tui.tui.messages import CallFinished
@@ -34,6 +34,11 @@ def snapshot_of(name: str):
     return parse_rate_limit_headers(capture.headers, T0, capture.status), capture
 
 
+def request_id(capture) -> str | None:
+    """As the client reads it: from the head's fields by lower-cased name."""
+    return request_id_of({name.lower(): value for name, value in capture.headers})
+
+
 def test_a_relayed_200_gets_its_resets_from_the_upstream_copies():
     snap, capture = snapshot_of("relayed-200")
     requests, tokens = snap.bucket("requests"), snap.bucket("tokens")
@@ -41,14 +46,14 @@ def test_a_relayed_200_gets_its_resets_from_the_upstream_copies():
     assert (tokens.limit, tokens.remaining, tokens.reset_in_s) == (2000, 1992, 0.24)
     assert requests.window_s == pytest.approx(60.0)  # inferred: 10 s for 1 of 6
     assert snap.dialect == "litellm"
-    assert find_request_id(capture.headers) == "req_93a86502557748389a76fade7662ba2d"
+    assert request_id(capture) == "req_93a86502557748389a76fade7662ba2d"
 
 
 def test_litellm_s_own_429_says_its_wait_only_under_the_prefix():
     snap, capture = snapshot_of("own-429")
     assert snap.retry_after_s == 60.0 and snap.throttled and not snap.buckets
     assert snap.dialect == "litellm"  # the same label as its 200s
-    assert find_request_id(capture.headers) == "03706097-0113-4595-a15f-b51816d1acfe"
+    assert request_id(capture) == "03706097-0113-4595-a15f-b51816d1acfe"
 
 
 def test_a_relayed_429_prefers_the_precise_upstream_retry_after_ms():

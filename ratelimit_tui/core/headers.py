@@ -187,14 +187,9 @@ def _any_starts(names: Iterable[str], prefix: str | tuple[str, ...]) -> bool:
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-litellm-call-id")
 
 
-def find_request_id(pairs: Iterable[tuple[str, str]]) -> str | None:
-    """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries (a
-    repeated one: its last value)."""
-    return request_id_of({name.lower(): value for name, value in pairs})
-
-
 def request_id_of(fields: Mapping[str, str]) -> str | None:
-    """find_request_id of a head's fields by lower-cased name."""
+    """The response's request id, by the first name in REQUEST_ID_HEADERS that it carries;
+    `fields` are a head's, by lower-cased name (a repeated one: its last value)."""
     for name in REQUEST_ID_HEADERS:
         if name in fields:
             return fields[name]
