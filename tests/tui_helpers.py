@@ -31,18 +31,12 @@ def demo_app(settings: Settings | None = None, scripted: ScriptedTime | None = N
 
 
 async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until `predicate()` holds (no bare sleeps: machines are slow), then let
-    it handle what was already sent and draw, as the end of a pilot.pause() leaves it. Asked
-    every 5 ms between the app's own turns: a pilot.pause(0.02) a question drew the screen each
-    time and noticed the change 10 ms late on average, both over a hundred times a test file."""
-    if predicate():
-        return
+    """Let the app run until `predicate()` holds (no bare sleeps: machines are slow)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.005)
-    await pilot.pause(0)
+        await pilot.pause(0.02)
 
 
 async def ready(pilot) -> None:
