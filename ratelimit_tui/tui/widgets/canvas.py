@@ -10,10 +10,10 @@ Imported after the first frame, with plotext.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.geometry import Region
 from textual.strip import Strip
-from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
+
+from ratelimit_tui.tui.widgets.lines import line_strip, refresh_changed
 
 
 class PlotCanvas(PlotextPlot):
@@ -35,9 +35,7 @@ class PlotCanvas(PlotextPlot):
             self._keep(rows, anew=True)
             self.refresh()
             return
-        for y, (old, new) in enumerate(zip(self.rows, rows, strict=True)):
-            if old != new:
-                self.refresh(Region(0, y, self.size.width, 1))
+        refresh_changed(self, self.rows, rows)
         self._keep(rows)
 
     def render_line(self, y: int) -> Strip:
@@ -45,10 +43,8 @@ class PlotCanvas(PlotextPlot):
             self._keep(self._build(), anew=True)
         row = self.rows[y] if y < len(self.rows) else ""
         strip = self._strips.get(row)
-        if strip is None:  # as Textual converts a whole render, one row of it
-            visual = visualize(self, Text.from_ansi(row))
-            strip = Visual.to_strips(self, visual, self.size.width, 1, self.visual_style)[0]
-            self._strips[row] = strip
+        if strip is None:
+            strip = self._strips[row] = line_strip(self, Text.from_ansi(row), self.size.width)
         return strip
 
     def _drawing_key(self) -> tuple:

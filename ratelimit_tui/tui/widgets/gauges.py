@@ -9,9 +9,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.geometry import Region
 from textual.strip import Strip
-from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -26,6 +24,7 @@ from ratelimit_tui.core.headers import MAX_HEADERS
 from ratelimit_tui.core.headroom import under
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
+from ratelimit_tui.tui.widgets.lines import line_strip, refresh_changed
 
 WAITING = "Waiting for the first response's rate-limit headers..."
 LOW, CRITICAL = 0.5, 0.2  # shares of quota left below which a gauge turns warning / error
@@ -125,9 +124,7 @@ class BucketGauge(Widget):
             return
         before = self.shown
         self.write(self.cut_to)
-        for y, (old, new) in enumerate(zip(before, self.shown, strict=True)):
-            if new != old:
-                self.refresh(Region(0, y, self.size.width, 1))
+        refresh_changed(self, before, self.shown)
 
     def repaint(self, _theme=None) -> None:
         """Write both lines again at the next paint: their colours are the theme's."""
@@ -142,10 +139,8 @@ class BucketGauge(Widget):
         if self.shown is None or width != self.cut_to:
             self.write(width)
         strip = self._strips[y]
-        if strip is None:  # as Textual paints a widget's rendered text, one line of it
-            visual = visualize(self, self.shown[y])
-            strip = Visual.to_strips(self, visual, width, 1, self.visual_style)[0]
-            self._strips[y] = strip
+        if strip is None:
+            strip = self._strips[y] = line_strip(self, self.shown[y], width)
         return strip
 
     def write(self, width: int) -> None:
