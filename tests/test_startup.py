@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from textual import events
+from textual.geometry import Size
 from tui_helpers import demo_app, ready, wait_until
 
 from ratelimit_tui.config import load_settings
@@ -55,6 +57,38 @@ async def test_a_first_poll_that_cannot_be_sent_does_not_hold_the_plot(unused_tc
     app = make_app(settings)  # the connection is refused: no request is ever written
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_until(pilot, lambda: app.plot._plot is not None, what="the plot")
+
+
+async def test_a_size_the_terminal_reports_again_lays_nothing_out_again():
+    """tmux reports the size again as the dashboard starts; Textual would send it on to the
+    screen, which lays out and paints everything again."""
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        sent = []
+        post = app.screen.post_message
+        app.screen.post_message = lambda message: (sent.append(message), post(message))[1]
+
+        def sizes() -> set[Size]:
+            return {message.size for message in sent if isinstance(message, events.Resize)}
+
+        app.post_message(events.Resize(Size(120, 36), Size(120, 36)))
+        await pilot.pause()  # the app idles here: where Textual sent its size on to the screen
+        app.post_message(events.Resize(Size(100, 30), Size(100, 30)))
+        await wait_until(pilot, lambda: Size(100, 30) in sizes(), what="the new size")
+        assert sizes() == {Size(100, 30)}
+
+
+async def test_a_small_terminal_is_drawn_narrow_from_the_first_frame():
+    """The screen has its size classes when it is made: Textual would set them at its first
+    Resize, after the first frame, which showed a small terminal the wide layout first."""
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert {"-narrow", "-short"} <= app.get_default_screen().classes
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert {"-wide", "-tall"} <= app.get_default_screen().classes
 
 
 def test_the_dashboard_loads_without_attrs_which_it_never_prints():

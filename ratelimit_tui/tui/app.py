@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
-from textual import on, work
+from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -72,6 +72,18 @@ PROBE_TOKENS_GUESS = 9  # a minimal call's prompt ('ping') and its one token, be
 
 
 FULL_VIEW_ACTIONS = ("toggle_headers", "cycle_window", "probe", "cancel")  # of one endpoint
+
+
+def size_classes(size, horizontal: list[tuple[int, str]],
+                 vertical: list[tuple[int, str]]) -> dict[str, bool]:
+    """Each breakpoint class, and whether a screen of this size has it: the widest (tallest)
+    breakpoint the size reaches, as Textual's Screen chooses on a resize."""
+    classes = {name: False for _, name in horizontal + vertical}
+    for cells, breakpoints in ((size.width, horizontal), (size.height, vertical)):
+        reached = [(at, name) for at, name in breakpoints if cells >= at]
+        if reached:
+            classes[max(reached)[1]] = True
+    return classes
 
 
 class RateLimitApp(App[None]):
@@ -133,6 +145,7 @@ class RateLimitApp(App[None]):
         self.choices = choices or Choices()
         self.choices_path = choices_path
         self.theme_chosen = False  # a theme set from now on is the user's choice
+        self.sized_for = None  # the terminal's size as last laid out (on_resize)
 
     @property
     def settings(self) -> Settings:
@@ -182,6 +195,11 @@ class RateLimitApp(App[None]):
         # widget that takes it (the quota panel), would be styled and then unstyled when
         # on_mount moved the focus to the input, twice the work before the first frame.
         screen.AUTO_FOCUS = "#chat-input"
+        # Its size classes (-narrow, -short...) from the start: Textual sets them when the
+        # screen's first Resize arrives, after the first frame, so a small terminal was shown
+        # the wide layout first, then the narrow one, and every size was styled twice.
+        screen.update_classes(size_classes(self.size, self.HORIZONTAL_BREAKPOINTS,
+                                           self.VERTICAL_BREAKPOINTS), update=False)
         return screen
 
     def on_mount(self) -> None:
@@ -994,8 +1012,15 @@ class RateLimitApp(App[None]):
             self.log_line(session, "cancelled by Esc")
             self.refresh_status()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         """A resize can hide the input (too small) and so take its focus: give it back."""
+        if event.size == self.sized_for:
+            # A terminal may report the size it reported already (tmux does as the app
+            # starts); Textual would send it on to the screen once idle, which lays out and
+            # paints everything again, between the first frame and the start-up thread.
+            event.prevent_default()
+            return
+        self.sized_for = event.size
         self.call_after_refresh(self.refocus)
 
     def refocus(self) -> None:
