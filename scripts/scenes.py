@@ -4,10 +4,13 @@ the same screen. Both the snapshot tests and scripts/screenshots.py play them.""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 from ratelimit_tui.config import DEMO_POLL_S, Settings, load_settings
 from ratelimit_tui.sim.embedded import EmbeddedSimulator
@@ -169,17 +172,27 @@ def overview_app(deterministic: bool = True) -> Iterator[RateLimitApp]:
     then its next poll waits for a release that the scene never gives."""
     clock = ScriptedTime(hold=True)
     sims = {}
-    try:
-        for name, (port, config) in OVERVIEW.items():
-            config.latency_ms, config.tokens_per_s, config.clock = 0.0, 0.0, clock
-            sims[name] = EmbeddedSimulator(config, port=port).start()
-        endpoints = [Settings(name=name, base_url=sim.base_url, poll_s=10.0, history=False)
-                     for name, sim in sims.items()]
-        options = {"timer": lambda: 0.0} if deterministic else {}
-        yield make_app(endpoints, clock=clock, sleep=clock.sleep, **options)
-    finally:
-        for sim in sims.values():
-            sim.stop()
+    with ports_held():
+        try:
+            for name, (port, config) in OVERVIEW.items():
+                config.latency_ms, config.tokens_per_s, config.clock = 0.0, 0.0, clock
+                sims[name] = EmbeddedSimulator(config, port=port).start()
+            endpoints = [Settings(name=name, base_url=sim.base_url, poll_s=10.0, history=False)
+                         for name, sim in sims.items()]
+            options = {"timer": lambda: 0.0} if deterministic else {}
+            yield make_app(endpoints, clock=clock, sleep=clock.sleep, **options)
+        finally:
+            for sim in sims.values():
+                sim.stop()
+
+
+@contextmanager
+def ports_held() -> Iterator[None]:
+    """OVERVIEW's ports are fixed (its snapshot shows them): one overview scene at a time on
+    this machine, whichever checkout's tests or screenshots run it."""
+    with open(Path(tempfile.gettempdir()) / "ratelimit-tui-overview-ports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 async def overview(pilot) -> None:
