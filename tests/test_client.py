@@ -167,6 +167,15 @@ async def test_reasoning_model_gets_max_completion_tokens(run_sim):
     assert client._token_args("gpt-4o-mini", 3) == {"max_tokens": 3}  # only that model
 
 
+async def test_concurrent_calls_each_get_their_retry_with_max_completion_tokens(run_sim):
+    """Each call that named max_tokens gets its one retry, though another learned meanwhile
+    that the model wants max_completion_tokens (a /burst on a reasoning model)."""
+    client = make_client(run_sim())
+    records = await asyncio.gather(*(client.chat(MESSAGES, model="o4-mini", stream=False,
+                                                 max_tokens=3) for _ in range(6)))
+    assert [r.outcome for r in records] == [Outcome.OK] * 6
+
+
 async def test_connection_refused(unused_tcp_port, clock):
     endpoint = Endpoint(f"http://127.0.0.1:{unused_tcp_port}/v1", Secret(KEY), max_retries=1)
     recorder = Recorder()

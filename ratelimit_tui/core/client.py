@@ -71,6 +71,7 @@ class _Trace:
     ttft_s: float | None = None  # streaming: request sent -> first token
     headers: tuple[tuple[str, str], ...] = ()
     watch: Watch | None = None  # the time limits of the attempt's response
+    completion_tokens: bool = False  # the attempt's request named max_completion_tokens
     chars: int = 0  # of the answer so far
     parts: list[str] = field(default_factory=list)
 
@@ -288,18 +289,21 @@ class QuotaClient:
         self._emit(result)
         return result
 
-    def _token_args(self, model: str, max_tokens: int | None) -> dict[str, int]:
+    def _token_args(self, model: str, max_tokens: int | None,
+                    trace: _Trace | None = None) -> dict[str, int]:
         if max_tokens is None:
             return {}
-        name = "max_completion_tokens" if model in self._completion_models else "max_tokens"
-        return {name: max_tokens}
+        completion = model in self._completion_models
+        if trace is not None:
+            trace.completion_tokens = completion
+        return {"max_completion_tokens" if completion else "max_tokens": max_tokens}
 
     async def _complete(self, model: str, messages: list[dict[str, Any]], max_tokens: int | None,
                         trace: _Trace) -> Usage | None:
         try:
             async with self._watch(trace):
                 raw = await self._sdk.chat.completions.with_raw_response.create(
-                    model=model, messages=messages, **self._token_args(model, max_tokens))
+                    model=model, messages=messages, **self._token_args(model, max_tokens, trace))
             completion = raw.parse()
         except openai.APIError as exc:
             raise self._failed(exc, model, trace) from None
@@ -320,7 +324,7 @@ class QuotaClient:
                     self._sdk.chat.completions.with_streaming_response.create(
                         model=model, messages=messages, stream=True,
                         stream_options={"include_usage": True},
-                        **self._token_args(model, max_tokens)) as response:
+                        **self._token_args(model, max_tokens, trace)) as response:
                 async for chunk in await response.parse():
                     if chunk.usage is not None:  # the last chunk's
                         usage = _usage(chunk.usage)
@@ -383,8 +387,12 @@ class QuotaClient:
                                     html), model)
 
     def _decide(self, attempt: Attempt, model: str) -> _Failed:
+        # What this attempt's request named, not what the client knows by now: a concurrent
+        # call may have learned meanwhile that the model wants max_completion_tokens, and this
+        # one's refusal of max_tokens still deserves its one retry with it.
+        sent = self._trace.get()
         policy = Policy(self.endpoint.host, model, self.endpoint.timeout_s,
-                        self.endpoint.retry_cap_s, model in self._completion_models)
+                        self.endpoint.retry_cap_s, sent is not None and sent.completion_tokens)
         return _Failed(classify(attempt, policy, self._clock(), self._rng.random()))
 
     def _scrub(self, text: str) -> str:
