@@ -138,6 +138,19 @@ async def test_429_retry_is_shown_waits_what_it_was_told_and_succeeds():
         assert "● live" in app.query_one(StatusLine).render().plain
 
 
+async def test_a_burst_on_a_reasoning_model_has_one_refused_request_not_one_each():
+    """o4-mini refuses max_tokens: the burst's first call learns it for the others."""
+    messages, hook = recorder()
+    app = demo_app(load_settings({"demo": True, "poll_s": "off", "model": "o4-mini"}, env={}))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        served = app.sim.simulator.requests_served
+        await send(pilot, "/burst 6")
+        records = await finished(pilot, messages, kind="burst", count=6)
+        assert all(r.ok for r in records)
+        assert app.sim.simulator.requests_served - served == 7  # one 400, then 6 answered
+
+
 async def test_a_burst_of_200_leaves_the_input_responsive():
     messages, hook = recorder()
     app = demo_app(latency_ms=400.0)
