@@ -152,7 +152,7 @@ def build_parser():
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     serve.add_argument("--port", type=_port, default=SERVE_PORT,
                        help=f"port, 0 for any free one (default: {SERVE_PORT})")
-    serve.add_argument("--public-url", metavar="URL",
+    serve.add_argument("--public-url", metavar="URL", type=_public_url,
                        help="the address browsers use, behind a proxy (default: http://HOST:PORT)")
     serve.add_argument("--tour", action="store_true",
                        help="serve the guided demo tour instead of the dashboard")
@@ -227,6 +227,26 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535; 0: any free one)")
     return int(text)
+
+
+def _public_url(text: str) -> str:
+    """An address every browser tab is sent and the server prints: http(s), a host, and no
+    credentials."""
+    import argparse
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (a port that is not one raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            "give the address browsers use, as http://HOST[:PORT][/PATH] (or https://)")
+    if parts.username is not None or parts.password is not None:
+        raise argparse.ArgumentTypeError("no user or password in it: every browser tab is "
+                                         "sent this address, and it is printed")
+    return text
 
 
 def _span(text: str) -> float:

@@ -27,6 +27,20 @@ def test_flags_before_a_command_go_with_it(run_sim, run_main):
     assert demo.returncode == 0 and "status 200" in demo.stdout
 
 
+def test_a_public_url_that_is_not_one_is_refused_without_echoing_a_password(run_main):
+    for url, said in (("example.com:8080", "http://HOST[:PORT]"),
+                      ("http://:80", "http://HOST[:PORT]"),
+                      ("https://proxy.example:99999/", "http://HOST[:PORT]"),
+                      ("https://me:hunter2@proxy.example/", "no user or password")):
+        result = run_main("serve", "--public-url", url)
+        assert result.returncode == 2 and said in result.stderr, (url, result.stderr)
+        assert "hunter2" not in result.stderr
+    from ratelimit_tui.cli import _public_url
+
+    for url in ("https://proxy.example/ratelimit", "http://[::1]:8080", "http://box:80/"):
+        assert _public_url(url) == url
+
+
 def test_a_flag_that_does_not_apply_is_named(run_main):
     result = run_main("--poll", "5", "probe")
     assert result.returncode == 2 and "--poll does not apply to probe" in result.stderr
