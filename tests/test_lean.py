@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from itertools import pairwise
 
 from textual._compositor import Compositor
 from textual.geometry import Region
@@ -18,7 +19,7 @@ def painted(compositor: Compositor, crop: Region) -> list[list]:
     lines = []
     for y in crop.line_range:
         ends = [*sorted(chops[y]), compositor.size.width]
-        lines.append([(x, chops[y][x]) for x, end in zip(ends, ends[1:], strict=False)
+        lines.append([(x, chops[y][x]) for x, end in pairwise(ends)
                       if x < crop.right and end > crop.x])
     return lines
 

@@ -1,14 +1,15 @@
-"""A screen whose partial updates render only the widgets that show in the repainted area.
+"""A screen whose partial updates render only the widgets that show in the repainted lines.
 
 Textual's compositor (8.2.8, pinned), for a partial update, renders every widget whose *clip*
-(the visible area of its container) meets the bounding box of the dirty regions, then keeps
-only the lines that changed. On the dashboard, a countdown's tick dirties one line of one
-gauge, and that rendered ten widgets: the status line and the footer (children of the screen,
-whose clip is the whole screen), the right-hand column, the chat panel and the other gauges,
-none of which has a cell in that line. Rendering only the widgets whose own visible part meets
-the box gives the same lines (a widget outside it contributes no cell to them) for half the
-renders. This overrides the compositor's private `_get_renders`; the snapshot tests and
-tests/test_lean.py show the screens it draws are unchanged.
+(the visible area of its container) meets the bounding box of the dirty regions, each of them
+whole, then keeps only the lines that changed. On the dashboard, a countdown's tick dirties
+one line of one gauge, and that rendered ten widgets whole: the status line and the footer
+(children of the screen, whose clip is the whole screen), the right-hand column, the chat
+panel and the other gauges, none of which has a cell in that line, and the screen and the
+columns behind it, 36 lines each from their caches. Rendering, of the widgets whose own
+visible part meets the box, the lines of the box alone gives the same lines (nothing else is
+written) for five renders of one line. This overrides the compositor's private
+`_get_renders`: tests/test_lean.py checks that what it paints is what Textual's would.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ class LeanCompositor(Compositor):
             yield from super()._get_renders(crop)
             return
         meets = crop.overlaps
+        band = Region(0, crop.y, self.size.width, crop.height)  # the lines to repaint
         for widget, (region, clip) in self.visible_widgets.items():
-            shown = region.intersection(clip)  # the part of the widget on screen
+            clip = clip.intersection(band)
+            shown = region.intersection(clip)  # the part of the widget on those lines
             if shown.area and meets(shown):
                 yield region, clip, widget.render_lines(shown.translate(-region.offset))
 
