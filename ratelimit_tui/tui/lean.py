@@ -7,9 +7,11 @@ one line of one gauge, and that rendered ten widgets whole: the status line and 
 (children of the screen, whose clip is the whole screen), the right-hand column, the chat
 panel and the other gauges, none of which has a cell in that line, and the screen and the
 columns behind it, 36 lines each from their caches. Rendering, of the widgets whose own
-visible part meets the box, the lines of the box alone gives the same lines (nothing else is
-written) for five renders of one line. This overrides the compositor's private
-`_get_renders`: tests/test_lean.py checks that what it paints is what Textual's would.
+visible part meets the box, the lines of the box alone, and none behind a widget that covers
+the box (the compositor goes from front to back, and the front one's cells win) gives the
+same lines (nothing else is written) for one render of one line. This overrides the
+compositor's private `_get_renders`: tests/test_lean.py checks that what it paints is what
+Textual's would.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class LeanCompositor(Compositor):
             shown = region.intersection(clip)  # the part of the widget on those lines
             if shown.area and meets(shown):
                 yield region, clip, widget.render_lines(shown.translate(-region.offset))
+                if shown.contains_region(crop):
+                    return  # the rest are behind it: each cell goes to the widget in front
 
 
 class LeanScreen(Screen):
