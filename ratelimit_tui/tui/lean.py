@@ -27,9 +27,8 @@ from textual.strip import Strip
 class LeanCompositor(Compositor):
     def _get_renders(
             self, crop: Region | None = None) -> Iterable[tuple[Region, Region, list[Strip]]]:
-        if crop is None:  # a full update: every widget, as Textual does
-            yield from super()._get_renders(crop)
-            return
+        if crop is None:  # as Textual's: the whole screen (a full update passes its region)
+            crop = self.size.region
         meets = crop.overlaps
         band = Region(0, crop.y, self.size.width, crop.height)  # the lines to repaint
         for widget, (region, clip) in self.visible_widgets.items():
