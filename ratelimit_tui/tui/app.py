@@ -48,6 +48,7 @@ from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import connection_state, stale_after
 from ratelimit_tui.tui.commands import Command, CommandError, parse_command
 from ratelimit_tui.tui.instant import FrameClock
+from ratelimit_tui.tui.lean import LeanScreen
 from ratelimit_tui.tui.messages import (
     CallFinished,
     ClientReady,
@@ -190,7 +191,7 @@ class RateLimitApp(App[None]):
         yield Footer()
 
     def get_default_screen(self) -> Screen:
-        screen = super().get_default_screen()
+        screen = LeanScreen(id="_default")  # as Textual's, with leaner partial updates
         # The chat input has the focus from the first frame: Textual's default, the first
         # widget that takes it (the quota panel), would be styled and then unstyled when
         # on_mount moved the focus to the input, twice the work before the first frame.

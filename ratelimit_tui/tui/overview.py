@@ -11,13 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
 from ratelimit_tui.core.format import count
 from ratelimit_tui.core.history import QuotaHistory, downsample
 from ratelimit_tui.core.status import Connection
+from ratelimit_tui.tui.lean import LeanScreen
 from ratelimit_tui.tui.session import EndpointSummary
 from ratelimit_tui.tui.widgets.footer import Footer
 from ratelimit_tui.tui.widgets.gauges import bucket_label, countdown, percent
@@ -103,7 +103,7 @@ class Rows(VerticalScroll, can_focus=False):
     """Scrolled by focusing its rows (Tab), never focused itself."""
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(LeanScreen):
     BINDINGS = [
         Binding("enter", "open", "Open"),
         Binding("escape", "back", "Back"),
