@@ -67,7 +67,7 @@ def test_export_into_head_ends_quietly(tmp_path):
         assert piped.stderr == "" and len(piped.stdout.splitlines()) == 5, (fmt, piped.stderr)
 
 
-def test_export_takes_the_endpoint_as_the_status_line_shows_it(tmp_path):
+def test_export_takes_the_endpoint_as_the_status_line_shows_it(tmp_path, run_main):
     data = tmp_path / "data"
     store = store_at(data / "history.sqlite3")
     store.add(record(1), "http://127.0.0.1:8787/v1", "fp")
@@ -77,7 +77,7 @@ def test_export_takes_the_endpoint_as_the_status_line_shows_it(tmp_path):
     env = {"RATELIMIT_TUI_DATA_DIR": str(data)}
     for wanted, request_id in (("127.0.0.1:8787", "req_1"), ("api.openai.com", "req_2"),
                                ("https://api.openai.com/v1/", "req_2"), ("demo", "req_3")):
-        out = cli("export", "--format", "jsonl", "--endpoint", wanted, env=env).stdout
+        out = run_main("export", "--format", "jsonl", "--endpoint", wanted, env=env).stdout
         assert [json.loads(line)["request_id"] for line in out.splitlines()] == [request_id]
 
 

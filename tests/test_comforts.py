@@ -4,7 +4,7 @@ restarts, the low-headroom alert, and a question before /burst spends real quota
 
 import pytest
 from scenes import ScriptedTime
-from tui_helpers import demo_app, log_text, ready, send, wait_until
+from tui_helpers import demo_app, log_text, press_key, ready, send, wait_until
 
 from ratelimit_tui.config import Settings, load_settings
 from ratelimit_tui.core.choices import Choices, load, save
@@ -182,7 +182,7 @@ async def test_burst_on_a_real_endpoint_asks_first_and_says_what_it_spends(run_s
         assert "about 7 × 9 = 63 tokens (an estimate)" in question
         await pilot.press("escape")
         assert sim.simulator.requests_served == 0 and "/burst 7: not sent" in log_text(app)
-        await pilot.press("f5")  # one minimal call, whose usage is counted
+        press_key(pilot, "f5")  # one minimal call, whose usage is counted
         await wait_until(pilot, lambda: app.session.probe_tokens is not None)
         await send(pilot, "/burst 3")
         assert f"× {app.session.probe_tokens} = " in app.screen.question

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from replay import ReplayServer, recorded
 from scenes import ScriptedTime
-from tui_helpers import finished, ready, send, wait_until
+from tui_helpers import finished, press_key, ready, send, wait_until
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.core.client import QuotaClient
@@ -129,7 +129,7 @@ async def test_the_dashboard_in_front_of_litellm():
             await ready(pilot)
             await pilot.pause()
             assert "● no response yet" in app.status.render().plain  # not "live" before news
-            await pilot.press("f5")
+            press_key(pilot, "f5")
             await finished(pilot, messages, kind="probe")
             await pilot.pause()
             gauge = app.quota_panel.gauges["requests"].text.plain

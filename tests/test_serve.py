@@ -56,12 +56,12 @@ def test_each_tab_runs_the_dashboard_with_the_flags_given_and_no_key():
     assert tab_arguments({}, tour=True) == ["demo", "--tour"]
 
 
-def test_serve_refuses_what_a_tab_could_not_do():
-    metrics = cli("serve", "--metrics", "127.0.0.1:9999")
+def test_serve_refuses_what_a_tab_could_not_do(run_main):
+    metrics = run_main("serve", "--metrics", "127.0.0.1:9999")
     assert metrics.returncode == 2 and "--metrics" in metrics.stderr  # one port, many tabs
-    tour = cli("serve", "--tour", "--demo")
+    tour = run_main("serve", "--tour", "--demo")
     assert tour.returncode == 2 and "--tour" in tour.stderr
-    port = cli("serve", "--port", "70000")
+    port = run_main("serve", "--port", "70000")
     assert port.returncode == 2 and "70000 is not a port" in port.stderr
 
 

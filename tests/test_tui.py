@@ -13,6 +13,7 @@ from tui_helpers import (
     demo_app,
     finished,
     log_text,
+    press_key,
     probe,
     ready,
     send,
@@ -443,7 +444,7 @@ async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
         await probe(pilot, messages)
         await wait_until(pilot, lambda: app.plot.frame is not None and app.plot.frame.runs)
         scripted.advance(300)  # a pause with no calls, then more
-        await pilot.press("f5")
+        press_key(pilot, "f5")
         await finished(pilot, messages, kind="probe", count=2)
         scripted.advance(15 * 60)  # idle for 15 minutes: the 5-min window moves on
         app.plot.redraw()
@@ -491,7 +492,7 @@ async def test_a_failing_poll_is_logged_once_and_the_status_leaves_live():
         await finished(pilot, messages, kind="probe", count=4)
         await wait_until(pilot, lambda: "polling works again" in log_text(app))
         assert "● live" in app.query_one(StatusLine).render().plain
-        await pilot.press("f5")  # F5 always says what it found
+        press_key(pilot, "f5")  # F5 always says what it found
         await finished(pilot, messages, kind="probe", count=5)
         await wait_until(pilot, lambda: "probe: 200 in" in log_text(app))
         assert "requests 1" in log_text(app).split("probe: 200 in")[-1]
