@@ -308,7 +308,7 @@ async def test_an_sdk_surprise_is_one_scrubbed_line_not_a_crash(run_sim):
     async def broken(**kwargs):
         raise RuntimeError(f"boom while sending Authorization: Bearer {KEY}")
 
-    client._sdk.chat.completions.with_raw_response.create = broken  # a unit seam: the SDK
+    client._sdk.chat.completions.create = broken  # a unit seam: the SDK
     record = await client.chat(MESSAGES, stream=False)
     assert record.outcome == Outcome.ERROR and "unexpected RuntimeError" in record.error
     assert "SECRETkey" not in record.error
