@@ -3,16 +3,17 @@ Textual message, a script can print it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from ratelimit_tui.core.frozen import frozen
 
 if TYPE_CHECKING:
     from ratelimit_tui.core.model import RateLimitSnapshot
     from ratelimit_tui.core.quota import QuotaState
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Usage:
     """Token counts from the API's `usage`; a count the server left out is None, not 0."""
 
@@ -56,7 +57,7 @@ class Outcome(StrEnum):
                             Outcome.TOO_LARGE)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResponseObserved:
     """One HTTP response's head, as soon as it arrived (every attempt, retries included), and
     the picture of every limit once it was merged in: what the gauges draw."""
@@ -70,7 +71,7 @@ class ResponseObserved:
     kind: CallKind
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RetryScheduled:
     wait_s: float
     reason: str  # human text: "429 on tokens", "server error 503", ...
@@ -78,7 +79,7 @@ class RetryScheduled:
     kind: CallKind
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CallRecord:
     """One logical call (all its attempts) as it ended."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any
 
 from ratelimit_tui.core.format import WINDOWS, compact_duration
+from ratelimit_tui.core.frozen import frozen
 from ratelimit_tui.core.values import iso_utc
 
 MINUTE = 60.0
@@ -61,7 +62,7 @@ class WindowSource(StrEnum):
     INFERRED = "inferred"  # reset x limit / (limit - remaining)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bucket:
     """One limit as one response reported it. None means unknown, never zero."""
 
@@ -109,7 +110,7 @@ class Bucket:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RateLimitSnapshot:
     """Everything one HTTP response said about rate limits."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from ratelimit_tui.core.frozen import frozen
 from ratelimit_tui.core.model import (
     MAX_BUCKETS,
     REQUEST_METRICS,
@@ -20,7 +21,7 @@ from ratelimit_tui.core.model import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BucketState:
     """A bucket as last observed, and what it should look like at a later instant."""
 
