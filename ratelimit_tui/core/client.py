@@ -393,13 +393,23 @@ class QuotaClient:
 
 
 def _decoded(headers: httpx2.Headers) -> tuple[tuple[str, str], ...]:
-    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in one
-    pass: multi_items() asks for the encoding twice a field, and on every response that cost
-    more than the decoding. The encoding is worked out once a head and kept (the SDK asks for
-    it too)."""
+    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in a few
+    passes in C whatever the head's length: all names, then all values, joined by a newline
+    (which HTTP/1.1 and HTTP/2 parsers refuse in a field), decoded at once and split again.
+    multi_items() asks for the encoding twice a field; field by field, the decoding cost more
+    than the client's other work on a head. The encoding is worked out once a head and kept
+    (the SDK asks for it too)."""
+    raw = headers.raw
+    if not raw:
+        return ()
     encoding = headers.encoding
-    return tuple([(name.lower().decode(encoding), value.decode(encoding))
-                  for name, value in headers.raw])
+    names, values = zip(*raw, strict=True)
+    names = b"\n".join(names).lower().decode(encoding).split("\n")
+    values = b"\n".join(values).decode(encoding).split("\n")
+    if len(names) == len(values) == len(raw):
+        return tuple(zip(names, values, strict=True))
+    return tuple([(name.lower().decode(encoding), value.decode(encoding))  # a field with a
+                  for name, value in raw])  # newline in it, from a transport that allows one
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:
