@@ -118,6 +118,9 @@ def _arrived_out_of_order(previous: BucketState, bucket: Bucket, received_at: fl
         return False  # seconds apart (or the clock jumped): this is news
     if previous.bucket.limit != bucket.limit:
         return False  # the limit itself changed: that is news
+    seen = previous.bucket.remaining
+    if seen is None or bucket.remaining <= seen:
+        return False  # no less than it projects to: a projection only ever rises from `seen`
     projected = previous.projected_remaining(received_at)
     return projected is not None and bucket.remaining > projected + 1e-9
 
