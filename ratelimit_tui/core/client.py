@@ -18,7 +18,6 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -60,11 +59,11 @@ MAX_ANSWER_CHARS = 400_000  # about 100k tokens, more than any model writes in o
 TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
-@dataclass(slots=True)
 class _Trace:
-    """What the event hooks saw of the current call's latest attempt."""
+    """What the event hooks saw of the current call's latest attempt. Its fields' defaults
+    are the class's, and an instance sets only what it changes: a call makes one, and a
+    dataclass's __init__ set all twelve."""
 
-    kind: CallKind
     attempt: int = 0
     sent: float | None = None  # perf_counter when the request went out
     status: int | None = None
@@ -75,7 +74,10 @@ class _Trace:
     headers: tuple[tuple[str, str], ...] = ()
     watch: Watch | None = None  # the time limits of the attempt's response
     chars: int = 0  # of the answer so far
-    parts: list[str] = field(default_factory=list)
+
+    def __init__(self, kind: CallKind) -> None:
+        self.kind = kind
+        self.parts: list[str] = []  # the answer's
 
 
 class ModelsUnlisted(Exception):
