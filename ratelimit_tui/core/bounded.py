@@ -66,13 +66,14 @@ class BoundedStream(httpx2.AsyncByteStream):
                     raise
                 finally:
                     watch.task = None  # between reads
-                received += len(chunk)
+                size = len(chunk)
+                received += size
                 if received > max_bytes:
                     raise BodyTooLarge(f"the response passed {limits.max_bytes // MIB} MiB: "
                                        "reading stopped there")
                 if events:
                     newline = chunk.rfind(b"\n")
-                    line = len(chunk) - newline - 1 if newline >= 0 else line + len(chunk)
+                    line = size - newline - 1 if newline >= 0 else line + size
                     if line > max_line_bytes:
                         raise BodyTooLarge(f"one line of the event stream passed "
                                            f"{limits.max_line_bytes // MIB} MiB: reading "
