@@ -7,10 +7,11 @@ its median per-call times, and a run's ratio is the median of its rounds'.
 
 Times on a shared machine drift with its load; `--count` also counts the Python bytecodes
 each call executes (sys.settrace's opcode events, over 50 calls of each client after the
-warm-up), which do not: what the client's code adds, whatever the machine is doing.
+warm-up), which do not: what the client's code adds, whatever the machine is doing; with
+`--functions N`, the N functions whose bytecodes the client adds most (`--runs 0`: no timing).
 
 usage: python benchmarks/bench_client.py [--calls 1000] [--rounds 10] [--runs 3] [--count]
-       (writes benchmarks/results/client.json)
+       [--functions N]   (writes benchmarks/results/client.json when it times)
 """
 
 from __future__ import annotations
