@@ -7,10 +7,11 @@ its median per-call times, and a run's ratio is the median of its rounds'.
 
 Times on a shared machine drift with its load; `--count` also counts the Python bytecodes
 each call executes (sys.settrace's opcode events, over 50 calls of each client after the
-warm-up), which do not: what the client's code adds, whatever the machine is doing.
+warm-up), which do not: what the client's code adds, whatever the machine is doing; with
+`--functions N`, the N functions whose bytecodes the client adds most (`--runs 0`: no timing).
 
 usage: python benchmarks/bench_client.py [--calls 1000] [--rounds 10] [--runs 3] [--count]
-       (writes benchmarks/results/client.json)
+       [--functions N]   (writes benchmarks/results/client.json when it times)
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx2
@@ -72,8 +75,13 @@ async def measure(base_url: str, calls: int, rounds: int, stream: bool,
         await plain_call()
         await quota_call()
     if count:
-        result = {"plain_bytecodes": await bytecodes(plain_call),
-                  "quota_client_bytecodes": await bytecodes(quota_call)}
+        plain_functions, quota_functions = Counter(), Counter()
+        result = {"plain_bytecodes": await bytecodes(plain_call, by_function=plain_functions),
+                  "quota_client_bytecodes": await bytecodes(quota_call,
+                                                            by_function=quota_functions)}
+        quota_functions.subtract(plain_functions)  # what the client adds, where
+        result["added_by_function"] = {name: round(n / 50) for name, n in
+                                       quota_functions.most_common() if abs(n) >= 50}
         await plain.close()
         await quota.aclose()
         return result
@@ -95,14 +103,19 @@ async def measure(base_url: str, calls: int, rounds: int, stream: bool,
             "round_ratios": [round(r, 3) for r in ratios]}
 
 
-async def bytecodes(call, calls: int = 50) -> int:
-    """Bytecodes one call executes, on average over `calls`."""
+async def bytecodes(call, calls: int = 50, by_function: Counter | None = None) -> int:
+    """Bytecodes one call executes, on average over `calls`; `by_function` gets them by
+    function too ('module:function'), summed over the calls."""
     executed = 0
 
     def trace(frame, event, arg):
         nonlocal executed
         frame.f_trace_opcodes = True
-        executed += event == "opcode"
+        if event == "opcode":
+            executed += 1
+            if by_function is not None:
+                code = frame.f_code
+                by_function[f"{_module(code.co_filename)}:{code.co_qualname}"] += 1
         return trace
 
     sys.settrace(trace)
@@ -112,6 +125,12 @@ async def bytecodes(call, calls: int = 50) -> int:
     finally:
         sys.settrace(None)
     return round(executed / calls)
+
+
+def _module(filename: str) -> str:
+    """'openai/_base_client.py' of '.../site-packages/openai/_base_client.py'."""
+    found = re.search(r"(?:site-packages|python3\.\d+)/(.*)|(ratelimit_tui/.*)", filename)
+    return next(part for part in found.groups() if part) if found else filename
 
 
 def counted() -> dict:
@@ -149,12 +168,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--count", action="store_true", help="bytecodes per call too")
+    parser.add_argument("--functions", type=int, default=0, metavar="N",
+                        help="with --count: the N functions whose bytecodes the client adds most")
     args = parser.parse_args()
     counts = counted() if args.count else None
     for kind, count in (counts or {}).items():
         plain, quota = count["plain_bytecodes"], count["quota_client_bytecodes"]
         print(f"{kind}: plain SDK {plain:,} bytecodes per call, QuotaClient {quota:,} "
               f"(+{quota - plain:,}, {quota / plain:.3f}x)")
+        for name, added in list(count["added_by_function"].items())[:args.functions]:
+            print(f"  {added:+6,} {name}")
     runs = []
     for number in range(1, args.runs + 1):
         runs.append(one_run(args.calls, args.rounds))
@@ -162,6 +185,8 @@ def main() -> None:
             print(f"run {number} {kind}: plain SDK {r['plain_ms']} ms, QuotaClient "
                   f"{r['quota_client_ms']} ms per call, ratio {r['ratio']} (rounds "
                   f"{min(r['round_ratios'])}-{max(r['round_ratios'])})")
+    if not runs:
+        return
     spread = {kind: [min(run[kind]["ratio"] for run in runs),
                      max(run[kind]["ratio"] for run in runs)] for kind in runs[0]}
     (ROOT / "results" / "client.json").write_text(

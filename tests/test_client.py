@@ -391,13 +391,16 @@ def test_only_the_built_in_simulator_goes_without_the_trust_store():
     assert tls_for(real) is tls_context() is tls_for(real)
 
 
-@pytest.mark.parametrize("value", [b"6ms", "0.6µs".encode(), "0.6µs".encode("iso-8859-1")],
-                         ids=["ascii", "utf-8", "iso-8859-1"])
+@pytest.mark.parametrize("value", [b"6ms", "0.6µs".encode(), "0.6µs".encode("iso-8859-1"),
+                                   b"one\ntwo", b""],
+                         ids=["ascii", "utf-8", "iso-8859-1", "a newline", "empty"])
 def test_a_head_is_decoded_as_httpx2_decodes_it(value):
     import httpx2
 
     from ratelimit_tui.core.client import _decoded
 
     head = httpx2.Response(200, headers=[(b"X-RateLimit-Reset-Tokens", value),
-                                         (b"x-request-id", b"req_1")]).headers
+                                         (b"x-request-id", b"req_1"),
+                                         (b"X-Request-ID", b"req_2")]).headers
     assert _decoded(head) == tuple(head.multi_items())
+    assert _decoded(httpx2.Response(200).headers) == ()

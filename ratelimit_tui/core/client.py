@@ -15,7 +15,6 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -57,11 +56,11 @@ MAX_ANSWER_CHARS = 400_000  # about 100k tokens, more than any model writes in o
 TextSink = Callable[[str], Awaitable[None] | None]  # gets each streamed delta; may be async
 
 
-@dataclass(slots=True)
 class _Trace:
-    """What the event hooks saw of the current call's latest attempt."""
+    """What the event hooks saw of the current call's latest attempt. Its fields' defaults
+    are the class's, and an instance sets only what it changes: a call makes one, and a
+    dataclass's __init__ set all twelve."""
 
-    kind: CallKind
     attempt: int = 0
     sent: float | None = None  # perf_counter when the request went out
     status: int | None = None
@@ -73,7 +72,10 @@ class _Trace:
     watch: Watch | None = None  # the time limits of the attempt's response
     completion_tokens: bool = False  # the attempt's request named max_completion_tokens
     chars: int = 0  # of the answer so far
-    parts: list[str] = field(default_factory=list)
+
+    def __init__(self, kind: CallKind) -> None:
+        self.kind = kind
+        self.parts: list[str] = []  # the answer's
 
 
 class ModelsUnlisted(Exception):
@@ -400,13 +402,23 @@ class QuotaClient:
 
 
 def _decoded(headers: httpx2.Headers) -> tuple[tuple[str, str], ...]:
-    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in one
-    pass: multi_items() asks for the encoding twice a field, and on every response that cost
-    more than the decoding. The encoding is worked out once a head and kept (the SDK asks for
-    it too)."""
+    """What headers.multi_items() gives (names lower-cased, in the head's encoding), in a few
+    passes in C whatever the head's length: all names, then all values, joined by a newline
+    (which HTTP/1.1 and HTTP/2 parsers refuse in a field), decoded at once and split again.
+    multi_items() asks for the encoding twice a field; field by field, the decoding cost more
+    than the client's other work on a head. The encoding is worked out once a head and kept
+    (the SDK asks for it too)."""
+    raw = headers.raw
+    if not raw:
+        return ()
     encoding = headers.encoding
-    return tuple([(name.lower().decode(encoding), value.decode(encoding))
-                  for name, value in headers.raw])
+    names, values = zip(*raw, strict=True)
+    names = b"\n".join(names).lower().decode(encoding).split("\n")
+    values = b"\n".join(values).decode(encoding).split("\n")
+    if len(names) == len(values) == len(raw):
+        return tuple(zip(names, values, strict=True))
+    return tuple([(name.lower().decode(encoding), value.decode(encoding))  # a field with a
+                  for name, value in raw])  # newline in it, from a transport that allows one
 
 
 def _broken_body(exc: BaseException, trace: _Trace) -> Attempt:

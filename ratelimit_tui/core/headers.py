@@ -11,7 +11,7 @@ import functools
 import re
 import time
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, repeat
 from typing import Any
 
@@ -63,6 +63,9 @@ class _Sources:
     remaining: str | None = None
     reset: str | None = None
     renewals: tuple[str, ...] = ()  # renewal periods in the head's order: the last readable wins
+    # The window its name or its provider's documentation gives (None, None: neither does),
+    # where the names tell the dialect (see _windowed).
+    window: tuple[float | None, WindowSource | None] = (None, None)
 
 
 def header_items(headers: HeaderInput) -> dict[str, str]:
@@ -331,12 +334,13 @@ def _layout(names: tuple[Any, ...]) -> _Layout:
     # In display order already (a stable sort keeps the head's order among equals), so that
     # a head's buckets need no sorting each time.
     ordered = sorted(sources, key=lambda key: display_rank(*key))
+    dialect = _dialect(merged, families, sources.keys())
     return _Layout(
         as_read=all(name == name.strip().lower() for name in names),
         upstream=_any_starts(names, _UPSTREAM_PREFIX),
         litellm=_any_starts(names, ("x-litellm-", _UPSTREAM_PREFIX)),
-        buckets=tuple(_Sources(key, **sources[key]) for key in ordered),
-        dialect=_dialect(merged, families, sources.keys()),
+        buckets=tuple(_windowed(_Sources(key, **sources[key]), dialect) for key in ordered),
+        dialect=dialect,
         retry_after=any(sent in given for sent, _ in _RETRY_AFTER_SPELLINGS),
         extras=any(name in merged for name, _, _ in _EXTRAS),
         ietf=not merged.keys().isdisjoint(_IETF_FIELDS),
@@ -380,6 +384,17 @@ def _dialect_by_reset(reset_text: str | None, keys: Container[Key]) -> str:
     return "generic"
 
 
+def _windowed(sources: _Sources, dialect: str | None) -> _Sources:
+    """The bucket's sources with the window its name gives, else its provider's (a renewal
+    period, read from a value, comes between the two: see _buckets)."""
+    name_window = sources.key[2]
+    if name_window is not None:
+        return replace(sources, window=(name_window, WindowSource.HEADER))
+    if (provider := _provider_window(dialect, sources.key)) is not None:
+        return replace(sources, window=(provider, WindowSource.PROVIDER))
+    return sources
+
+
 def _provider_window(dialect: str | None, key: Key) -> float | None:
     """Windows the provider documents for header names that do not carry one."""
     metric = key[0]
@@ -397,19 +412,26 @@ def _buckets(items: dict[str, str], layout: _Layout,
     """(the buckets kept, the dialect, how many buckets the head described, the ids of those
     with a value that was sent but cannot be read or meant)."""
     dialect = layout.dialect
-    if dialect == _BY_RESET:
+    by_reset = dialect == _BY_RESET  # the layout could not tell the providers' windows
+    if by_reset:
         dialect = _dialect_by_reset(items.get("x-ratelimit-reset"),
                                     [sources.key for sources in layout.buckets])
+    continuous = dialect == "anthropic"  # its resets are a token bucket's, whatever their form
     described = []
     unreadable = set()
     for sources in layout.buckets:
         # items.get(None) is None: a field that no name carries
         limit, remaining, reset = (items.get(sources.limit), items.get(sources.remaining),
                                    items.get(sources.reset))
-        renewal = _renewal(items, sources.renewals) if sources.renewals else None
-        bucket = _bucket(sources.key, limit, remaining, reset, renewal, received_at, dialect)
+        window = _windowed(sources, dialect).window if by_reset else sources.window
+        if sources.renewals and window[1] is not WindowSource.HEADER:
+            renewal = _renewal(items, sources.renewals)
+            if renewal is not None:  # the renewal period beats the provider's documentation
+                window = renewal, WindowSource.HEADER
+        bucket = _bucket(sources.key, limit, remaining, reset, window, received_at, continuous)
         described.append(bucket)
-        if _unreadable(bucket, limit, remaining, reset):
+        if (bucket.reset_in_s is None or bucket.limit is None or bucket.remaining is None) and (
+                _unreadable(bucket, limit, remaining, reset)):
             unreadable.add(bucket.id)
     if layout.ietf:
         described += _ietf_buckets(items, received_at)
@@ -460,30 +482,30 @@ def keep_the_binding(buckets: list[Bucket], most: int) -> list[Bucket]:
 
 
 def _bucket(key: Key, limit_text: str | None, remaining_text: str | None,
-            reset_text: str | None, renewal_s: float | None, received_at: float,
-            dialect: str | None) -> Bucket:
-    metric, scope, name_window = key
+            reset_text: str | None, window: tuple[float | None, WindowSource | None],
+            received_at: float, continuous: bool) -> Bucket:
+    """One bucket from its values; `window` as its name, a renewal period or its provider
+    gives it, else inferred from a token bucket's reset; `continuous`: the dialect's resets
+    are a token bucket's."""
     limit = parse_count(limit_text)
     remaining = parse_count(remaining_text)
     if limit == 0:  # a zero limit is a placeholder (the 0/0/0 trio), never an exhausted bucket
         limit = remaining = None
-    reset_at = reset_in = kind = None
-    if limit is not None or remaining is not None:  # a reset of an unknown bucket says nothing
-        reset_at, reset_in, kind = read_reset(reset_text, received_at) or (None, None, None)
-    window_s = renewal_s
-    window_source = WindowSource.HEADER if renewal_s is not None else None
-    if name_window is not None:
-        window_s, window_source = name_window, WindowSource.HEADER
-    elif window_s is None and (provider := _provider_window(dialect, key)) is not None:
-        window_s, window_source = provider, WindowSource.PROVIDER
-    duration = kind == Reset.DURATION
-    if window_s is None and duration:
-        window_s = infer_window(limit, remaining, reset_in)
-        window_source = WindowSource.INFERRED if window_s is not None else None
-    continuous = duration or dialect == "anthropic"
-    refill = None if kind is None else Refill.CONTINUOUS if continuous else Refill.WINDOW
-    return Bucket(metric, scope, window_s, window_source, limit, remaining, reset_at, reset_in,
-                  refill, name_window)
+    window_s, window_source = window
+    reset_at = reset_in = refill = None
+    # A reset of an unknown bucket says nothing.
+    if (limit is not None or remaining is not None) and (
+            reset := read_reset(reset_text, received_at)) is not None:
+        reset_at, reset_in, kind = reset
+        if kind == Reset.DURATION:
+            refill = Refill.CONTINUOUS
+            if window_s is None:
+                window_s = infer_window(limit, remaining, reset_in)
+                window_source = WindowSource.INFERRED if window_s is not None else None
+        else:
+            refill = Refill.CONTINUOUS if continuous else Refill.WINDOW
+    return Bucket(key[0], key[1], window_s, window_source, limit, remaining, reset_at, reset_in,
+                  refill, key[2])
 
 
 def infer_window(limit: int | None, remaining: int | None, reset_in: float | None) -> float | None:

@@ -117,6 +117,9 @@ def _arrived_out_of_order(previous: BucketState, bucket: Bucket, received_at: fl
         return False  # seconds apart (or the clock jumped): this is news
     if previous.bucket.limit != bucket.limit:
         return False  # the limit itself changed: that is news
+    seen = previous.bucket.remaining
+    if seen is None or bucket.remaining <= seen:
+        return False  # no less than it projects to: a projection only ever rises from `seen`
     projected = previous.projected_remaining(received_at)
     return projected is not None and bucket.remaining > projected + 1e-9
 
@@ -148,26 +151,27 @@ class QuotaState:
         never overwrite known ones, and a value that can only be older news (see
         _arrived_out_of_order) does not roll a bucket back."""
         states = dict(self._states)
-        carried = {b.id for b in snapshot.buckets if b.known}
-        for bucket_id, state in states.items():
-            if bucket_id not in carried and not state.stale:
-                states[bucket_id] = replace(state, stale=True)
+        received_at = snapshot.received_at
+        carried = set()  # the ids the response confirms
         for bucket in snapshot.buckets:
             bucket_id = bucket.id
             previous = states.get(bucket_id)
             if not bucket.known:
                 if previous is None:
-                    states[bucket_id] = BucketState(bucket, snapshot.received_at)
+                    states[bucket_id] = BucketState(bucket, received_at)
                 continue
-            if previous is not None and _arrived_out_of_order(previous, bucket,
-                                                              snapshot.received_at):
+            carried.add(bucket_id)
+            if previous is not None and _arrived_out_of_order(previous, bucket, received_at):
                 states[bucket_id] = replace(previous, stale=False)  # confirmed, if older
                 continue
             if bucket.window_s is None and previous and previous.bucket.window_s is not None:
                 # A full bucket does not show its window; the last inference still holds.
                 bucket = replace(bucket, window_s=previous.bucket.window_s,
                                  window_source=previous.bucket.window_source)
-            states[bucket_id] = BucketState(bucket, snapshot.received_at)
+            states[bucket_id] = BucketState(bucket, received_at)
+        for bucket_id, state in self._states.items():
+            if bucket_id not in carried and not state.stale:
+                states[bucket_id] = replace(state, stale=True)
         if len(states) > MAX_BUCKETS:  # ids that came and went: the newest news stays
             newest = sorted(states.values(), key=lambda s: (not s.stale, s.observed_at))
             states = {s.bucket.id: s for s in newest[-MAX_BUCKETS:]}

@@ -45,8 +45,9 @@ def parse_number(value: str | None) -> float | None:
 def parse_count(value: str | None) -> int | None:
     """A limit or remaining count. Negative values (Azure's -1 sentinel) and values no server
     can mean (1e308) are unknown."""
-    if value is not None and len(value) <= MAX_TEXT and value.isascii() and value.isdigit():
-        count = int(value)  # the usual case, exactly
+    # The usual case, read exactly; int() reads any decimal digits, as parse_number's \d does.
+    if value is not None and value.isdecimal() and len(value) <= MAX_TEXT:
+        count = int(value)
         return count if count <= MAX_COUNT else None
     number = parse_number(value)
     if number is None or not 0 <= number <= MAX_COUNT:
