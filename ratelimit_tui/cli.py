@@ -456,22 +456,11 @@ def _dashboard(flags: dict, tour: str | None = None) -> int:
     endpoints = _endpoints(**{**flags, "theme": flags.get("theme") or choices.theme})
     if flags.get("poll_s") is None:  # a flag is this run's word; a choice, the last run's
         endpoints = [_chosen_poll(s, choices.poll_s) for s in endpoints]
-    make_app = _dashboard_module().make_app
+    from ratelimit_tui.tui.app import make_app
+
     make_app(endpoints if len(endpoints) > 1 else endpoints[0], tour=tour, choices=choices,
              choices_path=path).run()
     return 0
-
-
-def _dashboard_module():
-    """The app's module, imported without attrs: Textual's RichLog (the event log) imports
-    rich.pretty, which imports attrs where it is installed (the [serve] extra brings it, with
-    aiohttp) to print attrs classes, which the dashboard never prints: 13 ms before the first
-    frame. rich.pretty takes it for missing, as where it is not installed."""
-    from ratelimit_tui.core.imports import without
-
-    with without("attr"):
-        from ratelimit_tui.tui import app
-    return app
 
 
 def _chosen_poll(settings, polls: dict[str, float]):

@@ -23,9 +23,10 @@ def test_core_and_sim_do_not_import_textual():
 
 def test_the_dashboard_module_loads_nothing_heavy_before_its_first_frame():
     """The first frame waits for every import of the app module: the SDK, the plot library,
-    the simulator's HTTP stack and SQLite come later, in a thread or on first use."""
+    the simulator's HTTP stack, SQLite, the event log's RichLog and the header parser come
+    later, in a thread or on first use."""
     heavy = ("openai", "plotext", "textual_plotext", "starlette", "uvicorn", "sqlite3",
-             "_sqlite3", "httpx2")
+             "_sqlite3", "httpx2", "textual.widgets._rich_log", "ratelimit_tui.core.headers")
     code = ("import sys\nimport ratelimit_tui.cli\nimport ratelimit_tui.tui.app\n"
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from textual import events
+from textual.app import App
 from textual.geometry import Size
 from tui_helpers import demo_app, ready, wait_until
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.tui.app import make_app
+from ratelimit_tui.tui.widgets.eventlog import EventLog
+from ratelimit_tui.tui.widgets.panels import EventsSoFar
 
 
 def settle_spy(app) -> list:
@@ -91,12 +95,29 @@ async def test_a_small_terminal_is_drawn_narrow_from_the_first_frame():
         assert {"-wide", "-tall"} <= app.get_default_screen().classes
 
 
-def test_the_dashboard_loads_without_attrs_which_it_never_prints():
+async def test_what_is_said_before_the_event_log_is_made_shows_first_with_its_time():
+    """The log comes right after the first frame; a key pressed sooner (a choice that could
+    not be kept, a command refused) is said all the same, at its time."""
+    so_far = EventsSoFar(lambda: time.mktime((2026, 12, 2, 9, 15, 0, 0, 0, -1)))
+    so_far.add("cannot keep your choices: read-only", "yellow")
+    so_far.display = False  # F2 was pressed: the headers panel shows in its place
+    log = EventLog(lambda: time.mktime((2026, 12, 2, 9, 16, 0, 0, 0, -1)), so_far)
+    assert not log.display  # as F2 left it
+    log.add("now")
+    async with App().run_test() as pilot:
+        log.display = True  # shown here, to be laid out and so write its lines
+        await pilot.app.mount(log)
+        await wait_until(pilot, lambda: len(log.lines) == 2, what="both entries")
+        assert [line.text for line in log.lines] == [
+            "09:15:00 cannot keep your choices: read-only", "09:16:00 now"]
+
+
+def test_the_event_log_loads_without_attrs_which_it_never_prints():
     """rich.pretty (under Textual's RichLog) would import attrs, where the [serve] extra
-    installed it, for 13 ms before the first frame."""
+    installed it: 13 ms."""
     code = ("import importlib.util, sys\n"
             "installed = importlib.util.find_spec('attr') is not None\n"
-            "from ratelimit_tui.cli import _dashboard_module\n_dashboard_module()\n"
+            "import ratelimit_tui.tui.widgets.eventlog\n"
             "print('attr' in sys.modules)\n"
             "print(not installed or __import__('attr').__name__ == 'attr')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

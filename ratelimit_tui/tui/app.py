@@ -64,7 +64,7 @@ from ratelimit_tui.tui.session import EndpointSession
 from ratelimit_tui.tui.widgets.chat import ChatPanel, Transcript
 from ratelimit_tui.tui.widgets.footer import Footer
 from ratelimit_tui.tui.widgets.gauges import WAITING, QuotaPanel, bucket_label, percent
-from ratelimit_tui.tui.widgets.panels import EventLog, LastResponse, StatusLine
+from ratelimit_tui.tui.widgets.panels import EventsSoFar, LastResponse, StatusLine
 from ratelimit_tui.tui.widgets.plot import HistoryPlot
 
 MAX_CONTEXT = 12  # messages sent with each question: the last five exchanges, and it
@@ -171,7 +171,7 @@ class RateLimitApp(App[None]):
         if self.choices.window_s in WINDOWS:
             self.plot.set_window(self.choices.window_s)
         self.fit_panel_to(self.session)
-        self.events = EventLog(self.clock)
+        self.events = EventsSoFar(self.clock)  # the log itself comes after the first frame
         self.last_response = LastResponse(tuple(
             secret for s in self.sessions.values() for secret in endpoint_of(s.settings).secrets))
         yield self.status
@@ -235,6 +235,9 @@ class RateLimitApp(App[None]):
     def after_first_frame(self) -> None:
         # What is not needed to see the screen comes second: the first frame is ~10 ms sooner.
         # (Not with settle: the plot's box would fill the column until then, then shrink.)
+        from ratelimit_tui.tui.widgets.eventlog import EventLog
+
+        self.events = EventLog(self.clock, self.events)
         self.query_one("#right").mount(self.events, self.last_response)
         if self.choices.headers:
             self.action_toggle_headers()

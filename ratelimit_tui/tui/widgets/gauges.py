@@ -20,7 +20,6 @@ from ratelimit_tui.core.format import (
     plural,
     window_unit,
 )
-from ratelimit_tui.core.headers import MAX_HEADERS
 from ratelimit_tui.core.headroom import under
 from ratelimit_tui.core.model import WindowSource
 from ratelimit_tui.core.quota import BucketState, QuotaState
@@ -250,7 +249,9 @@ class QuotaPanel(VerticalScroll):
         more.display = bool(hidden or unread)
         parts = [f"… and {plural(hidden, 'more limit')} this endpoint reported (the ones with "
                  "the least left are shown)"] if hidden else []
-        if unread:
+        if unread:  # the parser's bound, imported here: the first frame needs no parser
+            from ratelimit_tui.core.headers import MAX_HEADERS
+
             parts.append(f"{plural(unread, 'header')} past the first {MAX_HEADERS:,} not read")
         say(more, "; ".join(parts))
         empty = self.empty
