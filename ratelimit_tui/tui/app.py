@@ -75,18 +75,6 @@ PROBE_TOKENS_GUESS = 9  # a minimal call's prompt ('ping') and its one token, be
 FULL_VIEW_ACTIONS = ("toggle_headers", "cycle_window", "probe", "cancel")  # of one endpoint
 
 
-def size_classes(size, horizontal: list[tuple[int, str]],
-                 vertical: list[tuple[int, str]]) -> dict[str, bool]:
-    """Each breakpoint class, and whether a screen of this size has it: the widest (tallest)
-    breakpoint the size reaches, as Textual's Screen chooses on a resize."""
-    classes = {name: False for _, name in horizontal + vertical}
-    for cells, breakpoints in ((size.width, horizontal), (size.height, vertical)):
-        reached = [(at, name) for at, name in breakpoints if cells >= at]
-        if reached:
-            classes[max(reached)[1]] = True
-    return classes
-
-
 class RateLimitApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ratelimit-tui"
@@ -199,8 +187,12 @@ class RateLimitApp(App[None]):
         # Its size classes (-narrow, -short...) from the start: Textual sets them when the
         # screen's first Resize arrives, after the first frame, so a small terminal was shown
         # the wide layout first, then the narrow one, and every size was styled twice.
-        screen.update_classes(size_classes(self.size, self.HORIZONTAL_BREAKPOINTS,
-                                           self.VERTICAL_BREAKPOINTS), update=False)
+        # Chosen by Textual's own rule (private, Textual is pinned): the widest (tallest)
+        # breakpoint reached.
+        width, height = self.size
+        screen.add_class(*screen._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS),
+                         *screen._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS),
+                         update=False)
         return screen
 
     def on_mount(self) -> None:
