@@ -179,6 +179,8 @@ def build_parser():
                      help=f"inject a fault with probability RATE; KIND is one of "
                      f"{', '.join(FAULT_KINDS)} (repeatable)")
     sim.add_argument("--seed", type=int, default=0, help="seed of the fault dice and teammates")
+    for command in commands.choices.values():  # its refusals show its own usage, not the top's
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -276,25 +278,36 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:  # the usual start: skip building the parser, it is on the way to the first frame
         return _dashboard({})
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     command = args.command or "dashboard"
+    own = vars(args).get("command_parser", parser)
     given = [name for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS if name in vars(args)]
     takes = {"dashboard": ENDPOINT_FLAGS + DASHBOARD_FLAGS, "demo": DASHBOARD_FLAGS,
              "probe": ENDPOINT_FLAGS,
              "watch": (*ENDPOINT_FLAGS, "poll"), "export": ("endpoint",),  # their own filter
              "history": ("endpoint",), "serve": (*ENDPOINT_FLAGS, "poll", "no_stream", "theme")}
-    stray = [name for name in given if name not in takes.get(command, ())]
+    stray = [_flag(name) for name in given if name not in takes.get(command, ())]
+    # One of the top level's flags after a command that lacks it: argparse alone would call
+    # it unrecognized, as if it were a typing error
+    ours = {_flag(name) for name in ENDPOINT_FLAGS + DASHBOARD_FLAGS}
+    stray += [flag for flag in (arg.split("=", 1)[0] for arg in unknown) if flag in ours]
     if stray:
-        flags = ", ".join("--" + name.replace("_", "-") for name in stray)
-        parser.error(f"{flags} does not apply to {command}; flags go with the command that "
-                     f"uses them (ratelimit-tui probe --base-url URL)")
+        own.error(f"{', '.join(stray)} does not apply to {command}; flags go with the "
+                  f"command that uses them (ratelimit-tui probe --base-url URL)")
+    if unknown:
+        own.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return COMMANDS[command](args, parser)
+        return COMMANDS[command](args, own)
     except BrokenPipeError:  # `| head` closed the pipe: that is the reader's choice, not an error
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
+
+
+def _flag(name: str) -> str:
+    """A setting's flag, as the user types it: base_url -> --base-url."""
+    return "--" + name.replace("_", "-")
 
 
 def _where(flags: dict) -> dict:
@@ -315,7 +328,7 @@ def _endpoints(**given) -> list:
         _fail(str(exc))
     spread = [name for name in ("provider", "base_url", "model", "demo") if name in flags]
     if spread and len(endpoints) > 1:
-        _fail(f"--{spread[0].replace('_', '-')} would apply to every endpoint: name one with "
+        _fail(f"{_flag(spread[0])} would apply to every endpoint: name one with "
               "--endpoint")
     return endpoints
 

@@ -46,6 +46,20 @@ def test_a_flag_that_does_not_apply_is_named(run_main):
     assert result.returncode == 2 and "--poll does not apply to probe" in result.stderr
     result = run_main("--base-url", "http://x/v1", "export")
     assert result.returncode == 2 and "--base-url does not apply to export" in result.stderr
+    for args in (("demo", "--tour", "--base-url", "http://x/v1"),  # after a command without it
+                 ("demo", "--base-url=http://x/v1")):
+        result = run_main(*args)
+        assert result.returncode == 2, args
+        assert "ratelimit-tui demo: error: --base-url does not apply to demo" in result.stderr
+    result = run_main("demo", "--bogus")
+    assert "ratelimit-tui demo: error: unrecognized arguments: --bogus" in result.stderr
+
+
+def test_a_command_refusal_shows_that_command_usage(run_main):
+    result = run_main("demo", "--once")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: ratelimit-tui demo ")
+    assert "ratelimit-tui demo: error: --once goes with --tour" in result.stderr
 
 
 def test_the_dashboard_is_a_command_too(run_main):
