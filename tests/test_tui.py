@@ -23,6 +23,7 @@ from tui_helpers import (
 
 from ratelimit_tui.config import load_settings
 from ratelimit_tui.core.events import Outcome
+from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.tui.app import make_app
 from ratelimit_tui.tui.messages import CallFinished, QuotaUpdated, RetryWaiting
 from ratelimit_tui.tui.widgets.chat import ChatInput, Transcript
@@ -130,7 +131,7 @@ async def test_429_retry_is_shown_waits_what_it_was_told_and_succeeds():
         assert retry.wait_s >= 60.0  # the simulator's retry-after: one request a minute
         status = app.query_one(StatusLine).render().plain
         assert "● retrying in 1m" in status and "● live" not in status
-        assert "retrying in 1m" in log_text(app)
+        assert f"retrying in {compact_duration(retry.wait_s)} (attempt 2" in log_text(app)
         scripted.release()
         records = await finished(pilot, messages, count=2)
         assert records[1].ok and records[1].throttled == 1

@@ -42,7 +42,7 @@ from ratelimit_tui.core.events import (
     ResponseObserved,
     RetryScheduled,
 )
-from ratelimit_tui.core.format import call_line, compact_duration, count, countdown_text, plural
+from ratelimit_tui.core.format import call_line, compact_duration, count, plural
 from ratelimit_tui.core.history import WINDOWS, QuotaHistory
 from ratelimit_tui.core.quota import RETRY_AFTER, QuotaState
 from ratelimit_tui.core.status import connection_state, stale_after
@@ -542,7 +542,9 @@ class RateLimitApp(App[None]):
         session = self.sessions[message.endpoint]
         retry = message.retry  # only chats retry: probes and bursts make one attempt
         session.facts = replace(session.facts, retry_until=self.clock() + retry.wait_s)
-        self.log_line(session, f"retrying in {countdown_text(retry.wait_s)} (attempt "
+        # The wait as it is, beside the server's own figure in the reason (2.2s after "try
+        # again in 2s"); the status line counts it down in whole seconds, rounded up
+        self.log_line(session, f"retrying in {compact_duration(retry.wait_s)} (attempt "
                       f"{retry.attempt}, Esc cancels) after {retry.reason}", "yellow")
         self.refresh_status()
         self.schedule_overview()
