@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -75,9 +76,14 @@ def tour_app(deterministic: bool = True, tour: str | None = "once") -> RateLimit
     demo = demo_config()  # without the tour, its teammates too (their first call is 8 s off)
     sim = replace(demo, latency_ms=0.0, tokens_per_s=0.0, clock=clock,
                   teammates=0 if tour else demo.teammates)
-    options = {"timer": lambda: 0.0} if deterministic else {}
     return make_app(settings, clock=clock, sleep=clock.sleep, sim_config=sim, tour=tour,
-                    **options)
+                    **fixed(deterministic))
+
+
+def fixed(deterministic: bool) -> dict:
+    """The app's options for a picture that is the same run after run: no measured time, and
+    the same spread of each retry's wait."""
+    return {"timer": lambda: 0.0, "rng": random.Random(0)} if deterministic else {}
 
 
 async def settle(pilot, drawn: bool = True) -> None:
@@ -179,8 +185,7 @@ def overview_app(deterministic: bool = True) -> Iterator[RateLimitApp]:
                 sims[name] = EmbeddedSimulator(config, port=port).start()
             endpoints = [Settings(name=name, base_url=sim.base_url, poll_s=10.0, history=False)
                          for name, sim in sims.items()]
-            options = {"timer": lambda: 0.0} if deterministic else {}
-            yield make_app(endpoints, clock=clock, sleep=clock.sleep, **options)
+            yield make_app(endpoints, clock=clock, sleep=clock.sleep, **fixed(deterministic))
         finally:
             for sim in sims.values():
                 sim.stop()

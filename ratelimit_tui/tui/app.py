@@ -103,10 +103,11 @@ class RateLimitApp(App[None]):
                  timer: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, sim_config=None,
                  tick_s: float = 1.0, tour: str | None = None, choices: Choices | None = None,
-                 choices_path=None) -> None:
+                 choices_path=None, rng=None) -> None:
         """`settings`: one endpoint's, or several, which the overview lists. `tour`: 'loop'
         or 'once' plays the demo tour (in demo mode). `choices`: what the user chose in an
-        earlier run, kept in `choices_path` as they choose again (nowhere without one)."""
+        earlier run, kept in `choices_path` as they choose again (nowhere without one).
+        `rng`: the clients' random.Random, which spreads their retries (a fresh one each)."""
         super().__init__()
         endpoints = settings if isinstance(settings, list) else [settings]
         self.sessions = {s.name: EndpointSession(s) for s in endpoints}
@@ -114,7 +115,7 @@ class RateLimitApp(App[None]):
         self.several = len(endpoints) > 1
         self.compare = QuotaHistory()  # each endpoint's binding share: the plot's overlay
         self.comparing = False
-        self.clock, self.timer, self.sleep = clock, timer, sleep
+        self.clock, self.timer, self.sleep, self.rng = clock, timer, sleep, rng
         self.sim_config = sim_config
         self.tick_s = tick_s
         self.sim = None  # EmbeddedSimulator in demo mode
@@ -337,7 +338,7 @@ class RateLimitApp(App[None]):
         for name, session in self.sessions.items():
             session.client = QuotaClient(
                 endpoint_of(session.settings, message.base_urls[name]), session.model,
-                session.settings.probe_model, clock=self.clock, timer=self.timer,
+                session.settings.probe_model, rng=self.rng, clock=self.clock, timer=self.timer,
                 sleep=self.sleep, on_event=lambda event, name=name: self.client_event(name, event),
                 on_sent=lambda: self.call_later(self.settle))
             session.facts = replace(session.facts, ready=True)
