@@ -1,5 +1,10 @@
 """The plot's data: bounded rings, and frames that end now with gaps only where data is missing."""
 
+import time
+
+import pytest
+
+from ratelimit_tui.core.format import clock_ticks
 from ratelimit_tui.core.history import QuotaHistory, frame
 
 T0 = 1_780_000_000.0
@@ -31,3 +36,27 @@ def test_the_frame_ends_now_however_old_the_data():
     old = history_of([T0 - 1000])
     later = frame(old, 300.0, T0 + 900, 100)
     assert (later.start, later.end, later.runs) == (T0 + 600, T0 + 900, {})
+
+
+@pytest.fixture
+def local_zone(monkeypatch):
+    """Sets the process's time zone for one test, and puts it back."""
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_axis_ticks_are_round_local_times_none_of_them_to_come(local_zone):
+    local_zone("Asia/Kolkata")  # UTC+5:30: six-hour steps must still fall on 00, 06, 12, 18
+    end = time.mktime((2026, 12, 2, 20, 7, 59, 0, 0, -1))
+    day = clock_ticks(end - 86400, end, 21600.0)
+    assert [label for _, label in day] == ["00:00", "06:00", "12:00", "18:00"]
+    assert all(time.localtime(t)[3:6] == (int(label[:2]), 0, 0) for t, label in day)
+    minutes = clock_ticks(end - 300, end, 60.0)
+    assert [label for _, label in minutes] == ["20:03", "20:04", "20:05", "20:06", "20:07"]
+    assert all(t <= end for t, _ in day + minutes)
+    assert clock_ticks(end - 60, end - 1, 900.0) == []  # no quarter hour in that minute

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import time
 
 import pytest
@@ -456,6 +457,20 @@ async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
         runs = app.plot.frame.runs["requests"]
         assert len(runs) == 2 and ends_now(app, 3600)
         assert "no rate-limit data yet" not in drawing(app)  # one figure, drawn again
+        assert axis_times(app, 3600) >= 3  # 15-min ticks, each a time that has been
+
+
+def axis_times(app, window: float) -> int:
+    """How many times of day the plot's axis names, checking that each is within the window
+    that ends now: none to come."""
+    now = app.clock()
+    labels = re.findall(r"(?<![\d;])(\d\d):(\d\d)(?!\d)", drawing(app).splitlines()[-1])
+    for hours, minutes in labels:
+        said = (*time.localtime(now)[:3], int(hours), int(minutes), 0, 0, 0, -1)
+        latest = time.mktime(said)  # that time today, or yesterday if today's is to come
+        latest -= 86400 if latest > now else 0
+        assert now - window <= latest <= now, (hours, minutes, time.ctime(now))
+    return len(labels)
 
 
 def drawing(app) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +53,16 @@ def window_unit(seconds: float | None, inferred: bool = False) -> str:
     if seconds is None:
         return "?"
     return _UNITS.get(seconds) or compact_duration(seconds)
+
+
+def clock_ticks(start: float, end: float, step: float) -> list[tuple[float, str]]:
+    """The local times of day from `start` to `end` that are whole multiples of `step` (a
+    minute, a quarter of an hour, six hours), each with its 'HH:MM': ticks of a time axis
+    that sit where their labels say, none of them later than `end`."""
+    offset = time.localtime(end).tm_gmtoff  # six-hour steps fall on 00, 06... local time
+    first = math.ceil((start + offset) / step) * step - offset
+    return [(t, time.strftime("%H:%M", time.localtime(t)))
+            for t in (first + step * k for k in range(int((end - first) // step) + 1))]
 
 
 def count(n: float | None) -> str:

@@ -7,16 +7,17 @@ was resized, or time moved by one column's worth (a timer, running only while it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import Static
 
+from ratelimit_tui.core.format import clock_ticks
 from ratelimit_tui.core.history import WINDOWS, Frame, QuotaHistory, frame
 
 WINDOW_NAMES = {300.0: "5 min", 3600.0: "1 h", 86400.0: "24 h"}
+TICK_STEPS = {300.0: 60.0, 3600.0: 900.0, 86400.0: 21600.0}  # four or five ticks a window
 COLOURS = {"requests": "cyan", "tokens": "green"}  # as their gauges; 429s are red
 OTHER_COLOURS = ("magenta", "blue", "yellow", "orange")
 
@@ -108,9 +109,10 @@ class HistoryPlot(Container):
         plt.ylim(0, 100)
         plt.yticks([0, 50, 100], ["0%", "50%", "100%"])
         plt.xlim(drawn.start, now)
-        ticks = [now - self.window * k / 4 for k in range(4, -1, -1)]
-        fmt = "%H:%M:%S" if self.window <= 3600 else "%H:%M"
-        plt.xticks(ticks, [time.strftime(fmt, time.localtime(t)) for t in ticks])
+        # Round times, each where it is, up to the current column's start: the axis names no
+        # time still to come (the last column, which holds now, ends up to a column later)
+        ticks = clock_ticks(drawn.start, now - column_s, TICK_STEPS[self.window])
+        plt.xticks([t for t, _ in ticks], [label for _, label in ticks])
         plt.title(None if drawn.runs else "no rate-limit data yet")
         plot.draw()
         self._drawn = key
