@@ -1045,7 +1045,8 @@ class RateLimitApp(App[None]):
                             "response", self.action_toggle_headers)
         yield SystemCommand("Cycle history window", "5 min, 1 h, 24 h",
                             self.action_cycle_window)
-        yield SystemCommand("Burst 20 calls", "20 minimal calls at once",
+        yield SystemCommand("Burst 20 calls",
+                            "20 minimal calls in quick succession: watch the limits drain",
                             lambda: self.run_command(Command("burst", "20")))
         yield SystemCommand("Choose model", "One of the endpoint's models, for chat and probes",
                             self.pick_model)

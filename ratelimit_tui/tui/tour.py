@@ -57,9 +57,9 @@ def tour_steps(limits: Limits) -> tuple[Step, ...]:
              (Act(0, "teammates", 900), Act(1, "probe"), Act(6, "teammates", 1200),
               Act(7, "probe"))),
         Step("A burst", 12,
-             f"{BURST} minimal calls at once, more than the {rpm} a minute allow. Watch the "
-             "requests gauge drain to 0; the calls beyond it are refused with 429s (Events "
-             "counts them).",
+             f"{BURST} minimal calls in quick succession, more than the {rpm} a minute allow. "
+             "Watch the requests gauge drain to 0; the calls beyond it are refused with 429s "
+             "(Events counts them).",
              (Act(0, "burst", BURST),), live=True),
         Step("Throttled", 12,
              "With the requests bucket empty, a question is refused, then retried after the "
