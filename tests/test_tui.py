@@ -528,6 +528,23 @@ async def test_no_plain_letter_quits_and_a_resize_gives_the_focus_back():
         assert app.is_running and app.chat.input.value == "quick question"
 
 
+async def test_at_60_by_16_every_limit_has_its_line_and_the_answer_has_rows():
+    from ratelimit_tui.tui.widgets.gauges import BucketGauge
+
+    messages, hook = recorder()
+    app = demo_app()
+    async with app.run_test(size=(60, 16), message_hook=hook) as pilot:
+        await probe(pilot, messages)
+        await send(pilot, "a question on a small screen")
+        await finished(pilot, messages)
+        await pilot.pause()
+        inside = app.quota_panel.content_region  # within its frame: not scrolled out of it
+        shown = {g.bucket_id for g in app.query(BucketGauge) if inside.contains_region(g.region)}
+        assert shown == {"requests", "tokens"}  # the panel has no "… and more" to fall back on
+        transcript, box = app.chat.transcript.region, app.chat.input.region
+        assert transcript.height >= 3 and transcript.bottom <= box.y
+
+
 @pytest.mark.parametrize("size", [(80, 24), (60, 16), (100, 30), (80, 40)])
 async def test_the_input_stays_visible_with_the_headers_panel_open(size):
     messages, hook = recorder()
@@ -538,7 +555,8 @@ async def test_the_input_stays_visible_with_the_headers_panel_open(size):
         await pilot.pause()
         chat, box = app.chat.region, app.chat.input.region
         assert app.last_response.region.height >= 5  # the panel shows some headers
-        assert box.height == 3 and chat.y < box.y and box.bottom < chat.bottom
+        rows = 1 if size[1] < 20 else 3  # under 20 rows the input has no frame of its own
+        assert box.height == rows and chat.y < box.y and box.bottom < chat.bottom
         assert box.bottom <= size[1] - 1  # above the footer
         if size == (80, 40):  # the README: one column shows the plot from 40 rows
             assert app.plot.display and app.plot.region.height >= 8

@@ -79,7 +79,8 @@ class RateLimitApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ratelimit-tui"
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (30, "-medium"), (40, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-cramped"), (20, "-short"),
+                            (30, "-medium"), (40, "-tall")]
     BINDINGS = [
         # Only while the demo tour plays (check_action); before the chat input, which gives
         # them up meanwhile (a browser hands the focus back to it). First, so that the footer
