@@ -438,6 +438,23 @@ async def test_every_figure_of_a_gauge_comes_from_the_same_instant():
         assert not app.needs_tick(scripted())
 
 
+def test_a_gauge_label_says_the_same_as_its_countdown_shortens():
+    from ratelimit_tui.core.headers import parse_rate_limit_headers
+    from ratelimit_tui.core.quota import BucketState
+    from ratelimit_tui.tui.widgets.gauges import BucketGauge
+
+    t0 = 1_800_000_000.0
+    state = BucketState(parse_rate_limit_headers({  # a fixed window: the figures stand still
+        "x-ratelimit-limit": "60", "x-ratelimit-remaining": "10", "x-ratelimit-reset": "20"},
+        t0).bucket("requests"), t0)
+    gauge = BucketGauge("requests", lambda: t0)
+    gauge.binding = True  # its mark, " ◆ binding" or " ◆", as the room allows
+    for width in range(36, 60):  # "resets in 20s", then "resets in 8s"
+        before, after = (gauge._figures(state, t0 + s, width).plain for s in (0, 12))
+        assert before.endswith("10 / 60  resets in 20s") and after.endswith("resets in 8s")
+        assert before.split("10 / 60")[0].rstrip() == after.split("10 / 60")[0].rstrip()
+
+
 async def test_the_plot_window_ends_now_and_gaps_stay_gaps():
     messages, hook = recorder()
     scripted = ScriptedTime()

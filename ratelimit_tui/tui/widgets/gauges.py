@@ -39,6 +39,9 @@ def bucket_label(state: BucketState) -> str:
     return f"{name} / {window_unit(b.window_s, inferred)}"
 
 
+COUNTDOWN_CELLS = len("resets in 59s")
+
+
 def countdown(state: BucketState, now: float) -> str:
     b = state.bucket
     if b.limit is None and b.remaining is None:
@@ -168,8 +171,11 @@ class BucketGauge(Widget):
         if state.stale:
             right.append("stale  ", style="dim italic")
         right.append(f"{'~' if projected else ''}{count(shown)} / {count(b.limit)}")
-        right.append(f"  {countdown(state, now)}", style="dim")
-        room = width - right.cell_len - 1
+        counting = countdown(state, now)
+        right.append(f"  {counting}", style="dim")
+        # The label's room as if the countdown were as long as it usually gets, so that what
+        # the label says does not come and go as the countdown's length changes
+        room = width - right.cell_len - max(0, COUNTDOWN_CELLS - len(counting)) - 1
         inferred = b.window_source == WindowSource.INFERRED
         low = self.binding and under(state, now, self.alert_below)
         mark = " ◆ low" if low else " ◆ binding"
