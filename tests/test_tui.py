@@ -562,6 +562,24 @@ async def test_at_60_by_16_every_limit_has_its_line_and_the_answer_has_rows():
         assert transcript.height >= 3 and transcript.bottom <= box.y
 
 
+async def test_f3_with_the_plot_hidden_says_what_it_did_and_where_the_plot_is():
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert not app.plot.display
+        await pilot.press("f3")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert said == ["History window: 1 h (the plot appears when the terminal has 40 "
+                        "rows, or 110 columns)"]
+        await pilot.resize_terminal(80, 40)
+        await pilot.pause()
+        await pilot.press("f3")  # now seen in the plot's title: nothing to say
+        await pilot.pause()
+        assert app.plot.display and len(app._notifications) == 1
+        assert "History · 24 h" in app.plot.border_title
+
+
 @pytest.mark.parametrize("size", [(80, 24), (60, 16), (100, 30), (80, 40)])
 async def test_the_input_stays_visible_with_the_headers_panel_open(size):
     messages, hook = recorder()

@@ -976,6 +976,9 @@ class RateLimitApp(App[None]):
     def action_cycle_window(self) -> None:
         self.plot.cycle_window()
         self.remember(window_s=self.plot.window)
+        if not self.plot.display:  # one column under 40 rows: the key would seem to do nothing
+            self.notify(f"History window: {self.plot.window_name} (the plot appears when the "
+                        "terminal has 40 rows, or 110 columns)")
 
     def action_probe(self) -> None:
         if self.session.client is not None:

@@ -40,8 +40,12 @@ class HistoryPlot(Container):
     def compose(self):
         yield Static("loading the plot...", id="plot-loading")
 
+    @property
+    def window_name(self) -> str:
+        return WINDOW_NAMES[self.window]
+
     def _title(self) -> None:
-        self.border_title = f"History · {WINDOW_NAMES[self.window]} (F3){self.subject}"
+        self.border_title = f"History · {self.window_name} (F3){self.subject}"
 
     def load(self) -> None:
         """Mount the plotext widget; called once the first frame is on screen."""
