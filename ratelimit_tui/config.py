@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from ratelimit_tui.core.endpoint import OPENAI_URL, Endpoint, public_url
 from ratelimit_tui.core.secret import Secret
 from ratelimit_tui.locations import config_file
-from ratelimit_tui.sim.names import MODELS as SIM_MODELS
 
 DEMO_MODEL = "gpt-4o-mini"
 DEMO_POLL_S = 10.0
@@ -307,10 +306,11 @@ def _needs_key(name: str, values: Mapping[str, Any]) -> bool:
 
 
 def demo_settings(settings: Settings, given: Mapping[str, Any]) -> Settings:
-    """Demo mode: the embedded simulator, polling on. Its base_url is set once it listens."""
-    model = settings.model if settings.model in SIM_MODELS else DEMO_MODEL
+    """Demo mode: the embedded simulator, polling on. Its base_url is set once it listens. The
+    model is the one asked for: the simulator answers a name it does not know with OpenAI's
+    404, which says so where the user looks, where a model put in its place would not."""
     return replace(settings, demo=True, base_url=None, api_key=Secret("sk-demo-local"),
-                   model=model, probe_model=None, poll_s=given.get("poll_s", DEMO_POLL_S))
+                   probe_model=None, poll_s=given.get("poll_s", DEMO_POLL_S))
 
 
 def history_endpoint(settings: Settings) -> str:

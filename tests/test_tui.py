@@ -168,6 +168,22 @@ async def test_a_burst_of_200_leaves_the_input_responsive():
         await finished(pilot, messages, kind="burst", count=200)
 
 
+async def test_the_demo_answers_an_unknown_model_as_openai_does():
+    """The model asked for is the one called and shown: the simulator's 404 says it is unknown,
+    where the demo once put gpt-4o-mini in its place and said nothing."""
+    messages, hook = recorder()
+    app = demo_app(load_settings({"demo": True, "poll_s": "off", "model": "foo-model"}, env={}))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "hello")
+        (record,) = await finished(pilot, messages)
+        assert (record.outcome, record.model) == (Outcome.NOT_FOUND, "foo-model")
+        await pilot.pause()
+        assert "unknown model 'foo-model'" in log_text(app)
+        status = app.query_one(StatusLine).render().plain
+        assert "foo-model" in status and "gpt-4o-mini" not in status
+
+
 def no_retries(**flags):
     settings = load_settings(flags, env={"OPENAI_API_KEY": "sk-test"})
     return dataclasses.replace(settings, max_retries=0)
