@@ -113,7 +113,6 @@ def parse_poll(value: Any, where: str) -> float | None:
 def check_url(url: str, where: str) -> None:
     """An endpoint's base URL, refused with a clear line when no HTTP client could use it. The
     line shows the URL as written, but never its user:password@ or its query."""
-    parts = None
     try:
         parts = urlsplit(url)
         usable = parts.scheme in ("http", "https") and parts.hostname and (
@@ -121,10 +120,18 @@ def check_url(url: str, where: str) -> None:
     except ValueError:
         usable = False
     if not usable:
-        shown = "an unreadable URL" if parts is None else repr(
-            f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}")
         raise ConfigError(f"{where}: base_url must be an http:// or https:// URL with a host, "
-                          f"not {shown}")
+                          f"not {_as_written(url)!r}")
+
+
+def _as_written(url: str) -> str:
+    """A refused URL as the user wrote it, less what may be secret: everything up to the last
+    @ after the scheme (a password may hold any character, / and ? included, and a value
+    without a scheme may still be user:password@host), then the query or fragment."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    return scheme + separator + re.split(r"[?#]", rest.rsplit("@", 1)[-1], maxsplit=1)[0]
 
 
 @dataclass(frozen=True)
