@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from ratelimit_tui.core.endpoint import OPENAI_URL, Endpoint, public_url
 from ratelimit_tui.core.secret import Secret
 from ratelimit_tui.locations import config_file
-from ratelimit_tui.sim.names import MODELS as SIM_MODELS
 
 DEMO_MODEL = "gpt-4o-mini"
 DEMO_POLL_S = 10.0
@@ -114,7 +113,6 @@ def parse_poll(value: Any, where: str) -> float | None:
 def check_url(url: str, where: str) -> None:
     """An endpoint's base URL, refused with a clear line when no HTTP client could use it. The
     line shows the URL as written, but never its user:password@ or its query."""
-    parts = None
     try:
         parts = urlsplit(url)
         usable = parts.scheme in ("http", "https") and parts.hostname and (
@@ -122,10 +120,18 @@ def check_url(url: str, where: str) -> None:
     except ValueError:
         usable = False
     if not usable:
-        shown = "an unreadable URL" if parts is None else repr(
-            f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}")
         raise ConfigError(f"{where}: base_url must be an http:// or https:// URL with a host, "
-                          f"not {shown}")
+                          f"not {_as_written(url)!r}")
+
+
+def _as_written(url: str) -> str:
+    """A refused URL as the user wrote it, less what may be secret: everything up to the last
+    @ after the scheme (a password may hold any character, / and ? included, and a value
+    without a scheme may still be user:password@host), then the query or fragment."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    return scheme + separator + re.split(r"[?#]", rest.rsplit("@", 1)[-1], maxsplit=1)[0]
 
 
 @dataclass(frozen=True)
@@ -307,10 +313,11 @@ def _needs_key(name: str, values: Mapping[str, Any]) -> bool:
 
 
 def demo_settings(settings: Settings, given: Mapping[str, Any]) -> Settings:
-    """Demo mode: the embedded simulator, polling on. Its base_url is set once it listens."""
-    model = settings.model if settings.model in SIM_MODELS else DEMO_MODEL
+    """Demo mode: the embedded simulator, polling on. Its base_url is set once it listens. The
+    model is the one asked for: the simulator answers a name it does not know with OpenAI's
+    404, which says so where the user looks, where a model put in its place would not."""
     return replace(settings, demo=True, base_url=None, api_key=Secret("sk-demo-local"),
-                   model=model, probe_model=None, poll_s=given.get("poll_s", DEMO_POLL_S))
+                   probe_model=None, poll_s=given.get("poll_s", DEMO_POLL_S))
 
 
 def history_endpoint(settings: Settings) -> str:

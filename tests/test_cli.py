@@ -27,6 +27,14 @@ def test_flags_before_a_command_go_with_it(run_sim, run_main):
     assert demo.returncode == 0 and "status 200" in demo.stdout
 
 
+def test_a_demo_probe_calls_the_model_it_was_given(run_main):
+    unknown = run_main("probe", "--demo", "--model", "nosuch-model")
+    assert unknown.returncode == 1 and "gpt-4o-mini" not in unknown.stdout
+    assert "unknown model 'nosuch-model'" in unknown.stderr and "(404)" in unknown.stderr
+    known = run_main("probe", "--demo", "--model", "o4-mini")
+    assert known.returncode == 0 and "probe: o4-mini 200" in known.stdout
+
+
 def test_a_public_url_that_is_not_one_is_refused_without_echoing_a_password(run_main):
     for url, said in (("example.com:8080", "http://HOST[:PORT]"),
                       ("http://:80", "http://HOST[:PORT]"),

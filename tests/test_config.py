@@ -112,7 +112,7 @@ def test_a_provider_fills_only_what_is_not_set(tmp_path):
      r"\[endpoints.groq\]: api_key_env: the variable GROQ_API_KEY is not set"),
     ("[endpoints.x]\nbase_url = \"ftp://h\"\n", None, r"\[endpoints.x\]: base_url must be"),
     ("[endpoints.x]\nbase_url = \"https://u:pw@h:99999\"\n", None, "'https://h:99999'"),
-    ("[endpoints.x]\nbase_url = \"http://[::1\"\n", None, "not an unreadable URL"),
+    ("[endpoints.x]\nbase_url = \"http://[::1\"\n", None, r"not 'http://\[::1'"),
     ("[endpoints.x]\nprovider = \"acme\"\n", None, "unknown provider 'acme'"),
     ("[endpoints.az]\nprovider = \"azure\"\n", None, "YOUR-RESOURCE.openai.azure.com"),
     ("[endpoints.default]\nmodel = \"m\"\n", None, "not 'default'"),
@@ -132,6 +132,21 @@ def test_a_provider_s_key_goes_only_to_the_provider(tmp_path):
     path = write(tmp_path, 'provider = "groq"\n')
     env = {"GROQ_API_KEY": "gsk_x", "OPENAI_BASE_URL": "http://somewhere-else:8000/v1"}
     assert load_settings({}, env, path).base_url == "https://api.groq.com/openai/v1"
+
+
+@pytest.mark.parametrize("given, shown", [
+    ("notaurl", "'notaurl'"),  # it was shown as '://notaurl'
+    ("localhost:8000", "'localhost:8000'"),
+    ("https://me:hunter2@h:99999/v1?api-key=sk-q", "'https://h:99999/v1'"),
+    ("https://me:hun/ter?2@h:99999/", "'https://h:99999/'"),  # a password with / and ?
+    ("me:hunter2@proxy.example", "'proxy.example'"),  # no scheme, still a password
+])
+def test_a_refused_url_is_echoed_as_given_without_credentials(run_main, given, shown):
+    result = run_main("probe", "--base-url", given)
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith(f"URL with a host, not {shown}"), result.stderr
+    assert "hunter2" not in result.stderr and "hun" not in result.stderr and "sk-q" not in \
+        result.stderr
 
 
 def test_a_bad_url_from_a_flag_or_the_environment_is_named():

@@ -85,6 +85,16 @@ def test_bad_input_is_one_clear_line(data, message):
     assert message in err and err.count("\n") == 1
 
 
+def test_unreadable_buckets_are_named_in_words(tmp_path, run_main):
+    path = tmp_path / "head.txt"
+    path.write_text("HTTP/1.1 200 OK\nx-ratelimit-limit-requests: abc\n"
+                    "x-ratelimit-remaining-requests: 5\nx-ratelimit-limit-tokens: 100\n"
+                    "x-ratelimit-remaining-tokens: x\n")
+    result = run_main("inspect", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("\nunreadable: requests, tokens"), result.stdout
+
+
 def test_a_status_line_with_no_headers_is_a_head_and_its_body_is_read():
     page = b'HTTP/1.1 503 Service Unavailable\r\n\r\n{"error": {"message": "upstream overloaded"}}'
     result = inspect(page)

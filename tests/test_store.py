@@ -256,6 +256,24 @@ def test_export_csv_json_jsonl_read_back(filled, run_cli):
         .strip().count("\n")  # only the header row
 
 
+def test_export_gives_a_call_s_times_to_a_tenth_of_a_millisecond(tmp_path, run_cli):
+    data = tmp_path / "data"
+    store = store_at(data / "history.sqlite3")
+    store.add(dataclasses.replace(record(), latency_s=0.21796056600032898,
+                                  ttfb_s=0.19658455300032074), "demo", "fp")
+    store.add(dataclasses.replace(record(1), ttfb_s=None), "demo", "fp")
+    store.close()
+    rows = list(csv.DictReader(io.StringIO(run_cli("export", data_dir=data).stdout)))
+    assert [(r["latency_ms"], r["ttfb_ms"]) for r in rows] == [("218.0", "196.6"),
+                                                               ("250.0", "")]
+    for fmt in ("json", "jsonl"):
+        out = run_cli("export", "--format", fmt, data_dir=data).stdout
+        calls = json.loads(out) if fmt == "json" else [json.loads(line) for line in
+                                                      out.splitlines()]
+        assert [(c["latency_ms"], c["ttfb_ms"]) for c in calls] == [(218.0, 196.6),
+                                                                    (250.0, None)], fmt
+
+
 def test_history_summary(filled, run_cli):
     out = run_cli("history", "--since", "1h", data_dir=filled).stdout
     assert "calls: 10 (10 chat) · 429s: 1" in out and "not ok: 1 rate limited" in out

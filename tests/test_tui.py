@@ -169,6 +169,22 @@ async def test_a_burst_of_200_leaves_the_input_responsive():
         await finished(pilot, messages, kind="burst", count=200)
 
 
+async def test_the_demo_answers_an_unknown_model_as_openai_does():
+    """The model asked for is the one called and shown: the simulator's 404 says it is unknown,
+    where the demo once put gpt-4o-mini in its place and said nothing."""
+    messages, hook = recorder()
+    app = demo_app(load_settings({"demo": True, "poll_s": "off", "model": "foo-model"}, env={}))
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "hello")
+        (record,) = await finished(pilot, messages)
+        assert (record.outcome, record.model) == (Outcome.NOT_FOUND, "foo-model")
+        await pilot.pause()
+        assert "unknown model 'foo-model'" in log_text(app)
+        status = app.query_one(StatusLine).render().plain
+        assert "foo-model" in status and "gpt-4o-mini" not in status
+
+
 def no_retries(**flags):
     settings = load_settings(flags, env={"OPENAI_API_KEY": "sk-test"})
     return dataclasses.replace(settings, max_retries=0)
@@ -196,7 +212,22 @@ async def test_failures_show_in_the_log_and_keep_the_transcript(fault, outcome, 
         assert phrase in log_text(app)
         assert "● error" in app.query_one(StatusLine).render().plain
         assert "first words" in str(app.query_one(".user").render())
+        assert "tokens" not in str(app.query_one(".answer .meta").render())  # no answer
         assert app.is_running
+
+
+async def test_a_cut_answer_says_its_tokens_are_unknown():
+    """The stream dropped before its usage came: the meta line says so, not nothing."""
+    messages, hook = recorder()
+    app = demo_app(no_retries(demo=True, poll_s="off"), faults={"cut": 1.0})
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        await send(pilot, "first words")
+        (record,) = await finished(pilot, messages)
+        assert (record.outcome, record.usage) == (Outcome.CUT, None) and record.text
+        await pilot.pause()
+        meta = str(app.query_one(".answer .meta").render())
+        assert meta.startswith("tokens n/a · ") and "cut: " in meta
 
 
 async def test_garbage_headers_are_reported_once_and_nothing_breaks():

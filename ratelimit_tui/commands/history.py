@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from typing import Any, TextIO
 
-from ratelimit_tui.core.format import compact_duration, count, plural
+from ratelimit_tui.core.format import compact_duration, count, plural, rounded_ms
 from ratelimit_tui.core.store import StoreError, read_calls
 from ratelimit_tui.core.values import iso_utc
 from ratelimit_tui.locations import history_db
@@ -56,6 +56,9 @@ def export(since_s: float | None, fmt: str, endpoint: str | None,
         return 1
     for call in calls:
         call["time"] = iso_utc(call.pop("t"))
+        for timing in ("latency_ms", "ttfb_ms"):
+            if call[timing] is not None:
+                call[timing] = rounded_ms(call[timing])
     if fmt == "json":
         json.dump([_nested(c) for c in calls], out, indent=1)
         out.write("\n")

@@ -11,7 +11,7 @@ from ratelimit_tui.commands.report import snapshot_table
 from ratelimit_tui.config import Settings, endpoint_of, history_endpoint
 from ratelimit_tui.core.endpoint import CREDENTIALS_NOTE
 from ratelimit_tui.core.events import CallRecord
-from ratelimit_tui.core.format import count
+from ratelimit_tui.core.format import count, rounded_ms
 
 # A 429 still carries the rate-limit headers the user asked for.
 REPORTED = ("ok", "rate_limited", "insufficient_quota", "too_large")
@@ -22,8 +22,8 @@ def call_json(record: CallRecord) -> dict:
         "outcome": record.outcome,  # ok, rate_limited, insufficient_quota, too_large
         "error": record.error,  # what the outcome means, in words; null when ok
         "status": record.status,
-        "latency_ms": round(record.latency_s * 1000, 2),
-        "ttfb_ms": None if record.ttfb_s is None else round(record.ttfb_s * 1000, 2),
+        "latency_ms": rounded_ms(record.latency_s * 1000),
+        "ttfb_ms": None if record.ttfb_s is None else rounded_ms(record.ttfb_s * 1000),
         "usage": asdict(record.usage) if record.usage else None,
         "request_id": record.request_id,
     }

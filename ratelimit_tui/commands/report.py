@@ -34,5 +34,6 @@ def snapshot_table(snap: RateLimitSnapshot) -> str:
         snap.retry_after_s is not None and not snap.throttled) else ""
     lines.append(f"retry-after: {retry}{hint}")
     for key, value in snap.extras.items():
-        lines.append(f"{key.replace('_', ' ')}: {value}")
+        said = ", ".join(map(str, value)) if isinstance(value, list) else value  # words, not a repr
+        lines.append(f"{key.replace('_', ' ')}: {said}")
     return "\n".join(lines)

@@ -33,6 +33,13 @@ def compact_duration(seconds: float) -> str:
     return "".join(shown[:2]) or "0s"
 
 
+def rounded_ms(ms: float) -> float:
+    """A call's time in milliseconds as exports and --json give it: to 0.1 ms. The clock reads
+    finer, but beyond that the digits are the event loop's scheduling, not the call; whole
+    milliseconds would blur a 1-2 ms call to a loopback server."""
+    return round(ms, 1)
+
+
 def countdown_text(seconds: float) -> str:
     """A duration that a 1 Hz tick redraws: whole seconds, rounded up ('3s' until the last
     second has passed), never a tenth that would stand still between two ticks."""

@@ -146,6 +146,8 @@ def answer_meta(record: CallRecord) -> Text:
         u = record.usage
         parts.append(f"{count(u.total_tokens)} tokens ({count(u.prompt_tokens)} in, "
                      f"{count(u.completion_tokens)} out)")
+    elif record.ok or record.text:  # an answer, whole or cut, that came without its usage
+        parts.append("tokens n/a")
     parts.append(compact_duration(record.latency_s))
     if record.ttft_s is not None:
         parts.append(f"first token {compact_duration(record.ttft_s)}")
