@@ -73,6 +73,8 @@ class ReplayServer(LoopbackServer):
                 self.end_headers()
                 self.wfile.write(answer.body)
 
+            do_GET = do_POST  # GET /models: a body-less request, answered the same way
+
             def log_message(self, *args):
                 pass
 

@@ -3,7 +3,9 @@ on a real endpoint's first screen, the model picker and completion, choices kept
 restarts, the low-headroom alert, and a question before /burst spends real quota."""
 
 import pytest
+from replay import Recorded, ReplayServer
 from scenes import ScriptedTime
+from textual.widgets._toast import Toast
 from tui_helpers import demo_app, log_text, press_key, ready, send, wait_until
 
 from ratelimit_tui.config import Settings, load_settings
@@ -54,6 +56,52 @@ async def test_the_model_picker_lists_the_endpoints_models_and_switches(run_sim)
         assert app.session.client.model == "o4-mini" and "model: o4-mini" in log_text(app)
         await send(pilot, "/model gpt-nonexistent")  # switched, but warned
         assert "model: gpt-nonexistent; not among the endpoint's models" in log_text(app)
+
+
+def toasts(app) -> list[str]:
+    return [str(toast.render()) for toast in app.screen.query(Toast)]
+
+
+async def test_the_model_picker_says_why_the_endpoint_could_not_list_its_models(
+        unused_tcp_port):
+    """It said the endpoint "listed no models" when it could not be reached at all."""
+    app = make_app(Settings(base_url=f"http://127.0.0.1:{unused_tcp_port}/v1",
+                            api_key=Secret("sk-test"), history=False))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await ready(pilot)
+        await send(pilot, "/model")
+        await wait_until(pilot, lambda: toasts(app), what="the answer to /model")
+        assert toasts(app) == ["Cannot list the models: Connection error.\n"
+                               "/model NAME switches by name."]
+
+
+async def test_the_model_picker_asks_again_after_a_refusal_and_tells_it_from_an_empty_list():
+    refused = Recorded(401, "Unauthorized", [("content-type", "application/json")],
+                       b'{"error": {"message": "Incorrect API key provided: sk-test."}}')
+    listed = Recorded(200, "OK", [("content-type", "application/json")],
+                      b'{"object": "list", "data": [{"id": "m1", "object": "model"}]}')
+    with ReplayServer(refused, listed) as server:
+        app = real_app(server)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await ready(pilot)
+            await send(pilot, "/model")
+            await wait_until(pilot, lambda: toasts(app), what="the answer to /model")
+            assert toasts(app) == ["Cannot list the models: the endpoint answered 401: "
+                                   "Incorrect API key provided: [key].\n"
+                                   "/model NAME switches by name."]
+            await send(pilot, "/model")  # the endpoint may answer now
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+            assert app.session.models == ("m1",) and server.requests == ["/v1/models"] * 2
+    empty = Recorded(200, "OK", [("content-type", "application/json")],
+                     b'{"object": "list", "data": []}')
+    with ReplayServer(empty) as server:
+        app = real_app(server)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await ready(pilot)
+            await send(pilot, "/model")
+            await wait_until(pilot, lambda: toasts(app), what="the answer to /model")
+            assert toasts(app) == [
+                "This endpoint listed no models: /model NAME switches by name."]
 
 
 async def test_completion_of_commands_and_model_names_as_they_are_typed(run_sim):

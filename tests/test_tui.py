@@ -10,6 +10,7 @@ import time
 import pytest
 from scenes import ScriptedTime
 from textual import events
+from textual.app import App
 from tui_helpers import (
     demo_app,
     finished,
@@ -28,7 +29,8 @@ from ratelimit_tui.core.format import compact_duration
 from ratelimit_tui.tui.app import make_app
 from ratelimit_tui.tui.messages import CallFinished, QuotaUpdated, RetryWaiting
 from ratelimit_tui.tui.widgets.chat import ChatInput, Transcript
-from ratelimit_tui.tui.widgets.panels import LastResponse, StatusLine
+from ratelimit_tui.tui.widgets.eventlog import EventLog
+from ratelimit_tui.tui.widgets.panels import EventsSoFar, LastResponse, StatusLine
 
 
 def screen_text(app) -> str:
@@ -685,3 +687,53 @@ async def test_demo_mode_polls_at_once_when_ready_then_waits_its_interval():
         assert record.ok and scripted.waits == [10.0]  # the call, then the wait: not after
         await pilot.pause()
         assert "requests / min" in app.quota_panel.gauges["requests"].text.plain
+
+
+async def test_the_event_log_wraps_its_lines_again_to_a_new_width():
+    """RichLog wraps a line to the width it has when written: at 60 columns the lines written
+    at 80 were cut off at the right, and wider, they kept the narrower wrapping."""
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await wait_until(pilot, lambda: "demo: the built-in simulator is serving" in log_text(app))
+        said = log_text(app)
+        for size in ((60, 16), (160, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            width = app.events.scrollable_content_region.width
+            assert all(line.cell_length <= width for line in app.events.lines)  # none cut off
+            assert log_text(app).startswith(said)  # each entry whole, its time first
+        # at 160 columns the demo's entry, two lines of 54 at 60 columns, has a longer first
+        assert app.events.lines[0].cell_length > 54
+        assert app.events.lines[0].text.startswith(said[:9])
+        stamp = next(iter(app.events.lines[0]))
+        assert stamp.text == said[:9] and stamp.style.dim  # the time keeps its style
+
+
+async def test_the_event_log_keeps_the_entry_a_user_scrolled_up_to_in_view():
+    events = EventLog(time.time, EventsSoFar(time.time))
+    for n in range(40):
+        events.add(f"event number {n} with enough words to wrap at a narrow width", "yellow")
+    async with LogOnly(events).run_test(size=(80, 12)) as pilot:
+        await wait_until(pilot, lambda: events.scroll_y == events.max_scroll_y > 0,
+                         what="the newest entry in view")
+        await pilot.resize_terminal(50, 12)  # two lines an entry
+        await pilot.pause()
+        assert events.scroll_y == events.max_scroll_y  # still at the newest
+        tenth = next(y for y, line in enumerate(events.lines) if "event number 10 " in line.text)
+        events.scroll_to(y=tenth + 1, animate=False, immediate=True)  # its second line on top
+        for size in ((80, 12), (40, 12)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            top = events.lines[round(events.scroll_y)]
+            assert "event number 10 " in top.text, top.text
+            assert events.scroll_y < events.max_scroll_y  # not taken back to the newest
+
+
+class LogOnly(App):
+    def __init__(self, log: EventLog) -> None:
+        super().__init__()
+        self.events = log
+
+    def compose(self):
+        yield self.events

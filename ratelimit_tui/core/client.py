@@ -211,6 +211,10 @@ class QuotaClient:
                 ids.append(model.id)
                 if len(ids) >= MAX_MODELS:
                     break
+        except openai.APIStatusError as exc:  # its str is the SDK's dump of the body
+            said = " ".join(str(error_info(exc.response.text).get("message") or "").split())
+            raise ModelsUnlisted(self._scrub(f"the endpoint answered {exc.status_code}" + (
+                f": {said[:300]}" if said else ""))) from None
         except (openai.APIError, httpx2.HTTPError, OSError, ValueError) as exc:
             raise ModelsUnlisted(self._scrub(str(exc) or type(exc).__name__)) from None
         return sorted(ids)

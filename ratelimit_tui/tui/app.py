@@ -860,8 +860,10 @@ class RateLimitApp(App[None]):
         self.push_screen(ConfirmScreen(question, "Spend them"), answered)
 
     def list_models(self, session: EndpointSession, then_pick: bool = False) -> None:
-        """Ask the endpoint for its models, once (a worker: the UI goes on meanwhile)."""
-        if session.client is None or session.models is not None:
+        """Ask the endpoint for its models, once, or again after a failure (a worker: the UI
+        goes on meanwhile)."""
+        if session.client is None or (session.models is not None and
+                                      session.models_unlisted is None):
             return
         self.run_worker(self._list_models(session, then_pick), group=f"models:{session.name}",
                         exclusive=True)
@@ -871,25 +873,37 @@ class RateLimitApp(App[None]):
 
         try:
             session.models = tuple(await session.client.models())
+            session.models_unlisted = None
         except ModelsUnlisted as exc:
-            session.models = ()  # asked once: /model NAME still works
+            # Completion asks once: /model NAME still works, and /model asks again.
+            session.models, session.models_unlisted = (), str(exc)
             self.log_line(session, f"cannot list the models: {exc} (/model NAME switches by "
                           "name)", "yellow")
         if session is self.session:
             self.chat.input.suggester.ask_again(self.chat.input)
         if then_pick and session is self.session:
-            self.pick_model()
+            self.show_models(session)
 
     def pick_model(self) -> None:
-        """The endpoint's models in the command palette's search; Enter switches to one."""
-        from textual.command import SimpleCommand
-
+        """/model: the endpoint's models to choose from, listed first if they are not yet, or
+        if the last listing failed (an endpoint down then may answer now)."""
         session = self.session
-        if session.models is None:
+        if session.models is None or session.models_unlisted is not None:
             if session.client is None:
                 self.notify("Not connected yet: /model NAME switches by name.")
             else:
                 self.list_models(session, then_pick=True)
+            return
+        self.show_models(session)
+
+    def show_models(self, session: EndpointSession) -> None:
+        """The models in the command palette's search, Enter switches to one; or why there
+        are none: the endpoint's failure (its words, the key scrubbed), or its empty list."""
+        from textual.command import SimpleCommand
+
+        if session.models_unlisted is not None:
+            self.notify(f"Cannot list the models: {session.models_unlisted}\n"
+                        "/model NAME switches by name.", severity="warning", markup=False)
             return
         if not session.models:
             self.notify("This endpoint listed no models: /model NAME switches by name.")

@@ -36,6 +36,7 @@ class EndpointSession:
         self.last_throttle_at: float | None = None
         self.alarm = HeadroomAlarm(settings.alert_below) if settings.alert_below else None
         self.models: tuple[str, ...] | None = None  # the endpoint's, once listed
+        self.models_unlisted: str | None = None  # why the last listing failed: not empty
         self.probe_tokens: int | None = None  # what the last minimal call counted
 
     def finished(self, record: CallRecord) -> None:
