@@ -390,7 +390,10 @@ def _run_inspect(args, parser) -> int:
         at = inspect.parse_at(args.at) if args.at else None
     except ValueError as exc:
         parser.error(str(exc))
-    return inspect.run(args.file or sys.stdin.buffer, args.json, at)
+    if args.file is None:
+        return inspect.run(sys.stdin.buffer, args.json, at)
+    with args.file:  # argparse opened it; nobody else will close it
+        return inspect.run(args.file, args.json, at)
 
 
 def _run_export(args, parser) -> int:
